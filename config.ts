@@ -1,0 +1,102 @@
+/**
+ * @module Every setting Nexus reads, read once from the environment into one frozen object.
+ * A bad value stops the start with one line naming the variable.
+ */
+
+/** Who must authenticate (NIP-42) before what. */
+export type AuthMode = "required" | "writes" | "off";
+
+/** The relay's whole configuration. */
+export interface Config {
+  port: number;
+  host: string;
+  /** KV location: a file path, ":memory:", or undefined for the platform default (Deno Deploy). */
+  kvPath: string | undefined;
+  relayUrl: string | undefined;
+  auth: AuthMode;
+  name: string;
+  description: string;
+  pubkey: string | undefined;
+  contact: string | undefined;
+  maxMessageLength: number;
+  maxSubscriptions: number;
+  maxFilters: number;
+  maxFilterValues: number;
+  maxLimit: number;
+  defaultLimit: number;
+  maxSubidLength: number;
+  maxEventTags: number;
+  maxContentLength: number;
+  createdAtLowerLimit: number;
+  createdAtUpperLimit: number;
+  jobTtlSeconds: number;
+  feedTtlSeconds: number;
+}
+
+/** Thrown for a bad setting; its message is the one line printed at start-up. */
+export class ConfigError extends Error {}
+
+type Env = (name: string) => string | undefined;
+
+/** Read and validate the configuration from an environment lookup (defaults to `Deno.env`). */
+export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> {
+  const str = (name: string, def: string) => env(name)?.trim() || def;
+  const int = (name: string, def: number, min: number, max: number) => {
+    const raw = env(name)?.trim();
+    if (!raw) return def;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    }
+    return Number(raw);
+  };
+  const auth = str("NEXUS_AUTH", "required");
+  if (auth !== "required" && auth !== "writes" && auth !== "off") {
+    throw new ConfigError(`NEXUS_AUTH must be required, writes or off, got "${auth}"`);
+  }
+  const relayUrl = env("NEXUS_RELAY_URL")?.trim() || undefined;
+  if (relayUrl !== undefined) {
+    let ok = false;
+    try {
+      ok = ["ws:", "wss:", "http:", "https:"].includes(new URL(relayUrl).protocol);
+    } catch { /* reported below */ }
+    if (!ok) {
+      throw new ConfigError(`NEXUS_RELAY_URL must be a ws:// or wss:// URL, got "${relayUrl}"`);
+    }
+  }
+  const pubkey = env("NEXUS_PUBKEY")?.trim() || undefined;
+  if (pubkey !== undefined && !/^[0-9a-f]{64}$/.test(pubkey)) {
+    throw new ConfigError(`NEXUS_PUBKEY must be 64 lowercase hex characters`);
+  }
+  const deploy = env("DENO_DEPLOYMENT_ID") !== undefined;
+  const maxLimit = int("NEXUS_MAX_LIMIT", 5000, 1, 100_000);
+  const config: Config = {
+    port: int("PORT", 8000, 0, 65535),
+    host: str("HOST", "0.0.0.0"),
+    kvPath: env("NEXUS_KV_PATH")?.trim() || (deploy ? undefined : "./data/nexus.sqlite"),
+    relayUrl,
+    auth,
+    name: str("NEXUS_NAME", "Nexus"),
+    description: str(
+      "NEXUS_DESCRIPTION",
+      "An agent-centric Nostr relay for machine-speed agent commerce (NIP-90 jobs, NIP-89 handlers).",
+    ),
+    pubkey,
+    contact: env("NEXUS_CONTACT")?.trim() || undefined,
+    // Deno KV values hold at most 64 KiB, and an event is stored as one value.
+    maxMessageLength: int("NEXUS_MAX_MESSAGE_LENGTH", 65000, 1024, 65000),
+    maxSubscriptions: int("NEXUS_MAX_SUBSCRIPTIONS", 100, 1, 10_000),
+    maxFilters: int("NEXUS_MAX_FILTERS", 20, 1, 1000),
+    maxFilterValues: int("NEXUS_MAX_FILTER_VALUES", 1000, 1, 100_000),
+    maxLimit,
+    defaultLimit: int("NEXUS_DEFAULT_LIMIT", Math.min(500, maxLimit), 1, maxLimit),
+    maxSubidLength: 64,
+    // An event and the version it replaces must fit one atomic commit with every index key.
+    maxEventTags: int("NEXUS_MAX_EVENT_TAGS", 300, 1, 400),
+    maxContentLength: int("NEXUS_MAX_CONTENT_LENGTH", 60000, 1, 65000),
+    createdAtLowerLimit: int("NEXUS_CREATED_AT_LOWER_LIMIT", 0, 0, 10 * 365 * 86400),
+    createdAtUpperLimit: int("NEXUS_CREATED_AT_UPPER_LIMIT", 900, 0, 10 * 365 * 86400),
+    jobTtlSeconds: int("NEXUS_JOB_TTL_SECONDS", 86400, 1, 365 * 86400),
+    feedTtlSeconds: int("NEXUS_FEED_TTL_SECONDS", 600, 10, 86400),
+  };
+  return Object.freeze(config);
+}

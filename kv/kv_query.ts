@@ -1,0 +1,152 @@
+/**
+ * @module Query execution over the KV indexes: pick the most selective index for a filter, run
+ * one reverse range scan per value, merge them newest first, and re-check every hit.
+ */
+import { matchFilter, tagConditions } from "../nostr/filter.ts";
+import type { Filter, NostrEvent } from "../nostr/types.ts";
+import { idBytes, P, tagValuePart, uninvertId } from "./keys.ts";
+
+/** What an index entry holds: the expiry and, for small events, the event JSON itself. */
+export interface IndexValue {
+  x: number;
+  j?: Uint8Array;
+}
+
+/** What the primary `["e", id]` entry holds. */
+export interface EventValue {
+  x: number;
+  j: Uint8Array;
+}
+
+const decoder = new TextDecoder();
+
+/** Parse stored event JSON. */
+export function decodeEvent(j: Uint8Array): NostrEvent {
+  return JSON.parse(decoder.decode(j));
+}
+
+/** Key prefixes whose union covers every match of the filter, cheapest index first. */
+export function planFilter(f: Filter): Deno.KvKey[] {
+  const options: Array<{ cost: number; prefixes: () => Deno.KvKey[] }> = [];
+  const { authors, kinds } = f;
+  if (authors && kinds) {
+    options.push({
+      cost: authors.length * kinds.length,
+      prefixes: () => authors.flatMap((a) => kinds.map((k) => [P.authorKind, idBytes(a), k])),
+    });
+  }
+  for (const [letter, values] of tagConditions(f)) {
+    options.push({
+      cost: values.length * 1.5,
+      prefixes: () => values.map((v) => [P.tag, letter, tagValuePart(v)]),
+    });
+  }
+  if (authors) {
+    options.push({
+      cost: authors.length * 4,
+      prefixes: () => authors.map((a) => [P.author, idBytes(a)]),
+    });
+  }
+  if (kinds) {
+    options.push({
+      cost: kinds.length * 64,
+      prefixes: () => kinds.map((k) => [P.kind, k]),
+    });
+  }
+  options.push({ cost: 4096, prefixes: () => [[P.created]] });
+  options.sort((a, b) => a.cost - b.cost);
+  return options[0]!.prefixes();
+}
+
+/** Visit matching, unexpired events of one filter, newest first, until `visit` returns false. */
+export async function scanFilter(
+  kv: Deno.Kv,
+  f: Filter,
+  now: number,
+  batchSize: number,
+  visit: (ev: NostrEvent) => boolean,
+): Promise<void> {
+  if (f.ids) return scanIds(kv, f, now, visit);
+  const since = f.since ?? 0;
+  const until = f.until ?? Number.MAX_SAFE_INTEGER - 1;
+  if (since > until) return;
+  const iters = planFilter(f).map((p) =>
+    kv.list<IndexValue>({ start: [...p, since], end: [...p, until + 1] }, {
+      reverse: true,
+      batchSize,
+    })[Symbol.asyncIterator]()
+  );
+  const heads = await Promise.all(iters.map((it) => it.next()));
+  let lastId = "";
+  while (true) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i]!;
+      if (h.done) continue;
+      if (
+        best < 0 ||
+        newerKey(h.value.key, (heads[best]! as { value: Deno.KvEntry<IndexValue> }).value.key)
+      ) {
+        best = i;
+      }
+    }
+    if (best < 0) return;
+    const entry = (heads[best] as IteratorYieldResult<Deno.KvEntry<IndexValue>>).value;
+    heads[best] = await iters[best]!.next();
+    const nid = entry.key[entry.key.length - 1] as Uint8Array;
+    const id = uninvertId(nid);
+    if (id === lastId) continue;
+    lastId = id;
+    const v = entry.value;
+    if (v.x && v.x <= now) continue;
+    let ev: NostrEvent | undefined;
+    if (v.j) ev = decodeEvent(v.j);
+    else {
+      const full = await kv.get<EventValue>([P.event, idBytes(id)]);
+      if (!full.value || (full.value.x && full.value.x <= now)) continue;
+      ev = decodeEvent(full.value.j);
+    }
+    if (!matchFilter(f, ev)) continue;
+    if (!visit(ev)) {
+      for (const it of iters) it.return?.();
+      return;
+    }
+  }
+}
+
+/** True when key a sorts after key b on (created_at, inverted id). */
+function newerKey(a: Deno.KvKey, b: Deno.KvKey): boolean {
+  const ta = a[a.length - 2] as number;
+  const tb = b[b.length - 2] as number;
+  if (ta !== tb) return ta > tb;
+  const na = a[a.length - 1] as Uint8Array;
+  const nb = b[b.length - 1] as Uint8Array;
+  for (let i = 0; i < na.length; i++) {
+    if (na[i] !== nb[i]) return na[i]! > nb[i]!;
+  }
+  return false;
+}
+
+async function scanIds(
+  kv: Deno.Kv,
+  f: Filter,
+  now: number,
+  visit: (ev: NostrEvent) => boolean,
+): Promise<void> {
+  const ids = [...new Set(f.ids)];
+  const found: NostrEvent[] = [];
+  const chunks: string[][] = [];
+  for (let i = 0; i < ids.length; i += 10) chunks.push(ids.slice(i, i + 10));
+  const results = await Promise.all(
+    chunks.map((c) => kv.getMany<EventValue[]>(c.map((id) => [P.event, idBytes(id)]))),
+  );
+  for (const r of results) {
+    for (const e of r) {
+      if (!e.value || (e.value.x && e.value.x <= now)) continue;
+      const ev = decodeEvent(e.value.j);
+      if (matchFilter(f, ev)) found.push(ev);
+    }
+  }
+  found.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1));
+  for (const ev of found) if (!visit(ev)) return;
+}

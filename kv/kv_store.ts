@@ -1,0 +1,347 @@
+/**
+ * @module The Deno KV store. Writes go through one group-commit loop per isolate: every event
+ * waiting when a commit starts joins one atomic, which also appends the change feed and bumps the
+ * feed head. Every commit checks the head it read, so commits from any isolate or process are
+ * serialised and a write never acts on state another writer changed underneath it.
+ */
+import { compareEvents } from "../nostr/filter.ts";
+import { addressOf, isEphemeral } from "../nostr/kinds.ts";
+import type { Filter, NostrEvent, Verdict } from "../nostr/types.ts";
+import { addrTombstoneKey, idBytes, indexKeys, keySize, P, pointerKey } from "./keys.ts";
+import { decodeEvent, type EventValue, type IndexValue, scanFilter } from "./kv_query.ts";
+import { applyEvent, type Pointer, readSet, type Stored, type WriteOps } from "./semantics.ts";
+import type { NStore, RetentionFn, StoreOptions, WriteResult } from "./store.ts";
+
+/** Events up to this many bytes of JSON are copied into every index entry, saving a get per hit. */
+const INLINE_MAX = 1536;
+/** Stay under Deno KV's per-atomic limits (1000 mutations, 800 KiB, 80 KiB of keys). */
+const BUDGET = { mutations: 900, bytes: 700_000, keyBytes: 72_000 };
+const MAX_BATCH = 128;
+const MAX_ATTEMPTS = 25;
+const FEED_CHUNK = 60_000;
+
+/** Settings of a KV store. */
+export interface KvStoreOptions {
+  retention?: RetentionFn;
+  /** How long change-feed entries live, in milliseconds. */
+  feedTtlMs?: number;
+}
+
+type Job =
+  | { type: "event"; ev: NostrEvent; json: Uint8Array; resolve: (r: WriteResult) => void }
+  | { type: "remove"; id: string; resolve: (r: WriteResult) => void };
+
+const encoder = new TextEncoder();
+
+/** An NStore over Deno KV with composite indexes and a change feed. */
+export class KvStore implements NStore {
+  readonly kv: Deno.Kv;
+  #retention: RetentionFn;
+  #feedTtlMs: number;
+  #queue: Job[] = [];
+  #draining = false;
+  #closed = false;
+
+  constructor(kv: Deno.Kv, opts: KvStoreOptions = {}) {
+    this.kv = kv;
+    this.#retention = opts.retention ?? (() => undefined);
+    this.#feedTtlMs = opts.feedTtlMs ?? 10 * 60_000;
+  }
+
+  event(ev: NostrEvent, _opts?: StoreOptions): Promise<WriteResult> {
+    if (isEphemeral(ev.kind)) return Promise.resolve({ verdict: [true, ""], stored: false });
+    if (this.#closed) return Promise.resolve(fail("error: the relay is shutting down"));
+    return new Promise((resolve) => {
+      this.#queue.push({ type: "event", ev, json: encoder.encode(JSON.stringify(ev)), resolve });
+      this.#drain();
+    });
+  }
+
+  async query(filters: Filter[], opts: StoreOptions = {}): Promise<NostrEvent[]> {
+    const now = nowSec();
+    const out = new Map<string, NostrEvent>();
+    await Promise.all(filters.map(async (f) => {
+      const limit = f.limit ?? Infinity;
+      if (limit <= 0) return;
+      let n = 0;
+      await scanFilter(this.kv, f, now, Math.min(Math.max(limit + 1, 16), 500), (ev) => {
+        if (opts.signal?.aborted) return false;
+        out.set(ev.id, ev);
+        return ++n < limit;
+      });
+    }));
+    return [...out.values()].sort(compareEvents);
+  }
+
+  async count(filters: Filter[], opts: StoreOptions = {}): Promise<number> {
+    const now = nowSec();
+    const ids = new Set<string>();
+    for (const f of filters) {
+      await scanFilter(this.kv, { ...f, limit: undefined }, now, 1000, (ev) => {
+        ids.add(ev.id);
+        return !opts.signal?.aborted;
+      });
+    }
+    return ids.size;
+  }
+
+  async remove(filters: Filter[]): Promise<number> {
+    const evs = await this.query(filters.map((f) => ({ ...f, limit: undefined })));
+    const results = await Promise.all(evs.map((ev) =>
+      new Promise<WriteResult>((resolve) => {
+        this.#queue.push({ type: "remove", id: ev.id, resolve });
+        this.#drain();
+      })
+    ));
+    return results.filter((r) => r.stored).length;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#draining) await new Promise((r) => setTimeout(r, 5));
+    this.kv.close();
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, MAX_BATCH);
+        await this.#commit(batch);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Commit a batch, splitting it when it would exceed an atomic's limits. */
+  async #commit(batch: Job[]): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let planned: Planned;
+      try {
+        planned = await this.#plan(batch);
+      } catch (err) {
+        for (const j of batch) j.resolve(fail(`error: storage read failed: ${message(err)}`));
+        return;
+      }
+      if (planned.overBudget) {
+        if (batch.length === 1) {
+          batch[0]!.resolve(fail("invalid: event has too many tags to index in one commit"));
+          return;
+        }
+        const half = Math.ceil(batch.length / 2);
+        await this.#commit(batch.slice(0, half));
+        await this.#commit(batch.slice(half));
+        return;
+      }
+      let res: Deno.KvCommitResult | Deno.KvCommitError;
+      try {
+        res = await planned.atomic.commit();
+      } catch (err) {
+        for (const j of batch) j.resolve(fail(`error: storage write failed: ${message(err)}`));
+        return;
+      }
+      if (res.ok) {
+        batch.forEach((j, i) => j.resolve(planned.results[i]!));
+        return;
+      }
+      // Another writer committed since we read the head: re-read and plan again.
+      await new Promise((r) => setTimeout(r, Math.random() * 2 * attempt));
+    }
+    for (const j of batch) j.resolve(fail("error: storage is busy, try again"));
+  }
+
+  async #plan(batch: Job[]): Promise<Planned> {
+    const kv = this.kv;
+    const head = await kv.get<number>([P.feedHead]);
+    const ids = new Set<string>();
+    const addrs = new Set<string>();
+    for (const j of batch) {
+      if (j.type === "remove") ids.add(j.id);
+      else {
+        const rs = readSet(j.ev);
+        rs.ids.forEach((i) => ids.add(i));
+        rs.addrs.forEach((a) => addrs.add(a));
+      }
+    }
+    const events = new Map<string, Stored | undefined>();
+    const tombs = new Map<string, string | undefined>();
+    const pointers = new Map<string, Pointer | undefined>();
+    const addrTombs = new Map<string, number | undefined>();
+    const idList = [...ids];
+    const addrList = [...addrs];
+    await Promise.all([
+      getAll<EventValue>(kv, idList.map((id) => [P.event, idBytes(id)]), (i, v) => {
+        events.set(idList[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
+      }),
+      getAll<string>(kv, idList.map((id) => [P.tombstone, idBytes(id)]), (i, v) => {
+        tombs.set(idList[i]!, v ?? undefined);
+      }),
+      getAll<Pointer>(
+        kv,
+        addrList.map(pointerKey),
+        (i, v) => pointers.set(addrList[i]!, v ?? undefined),
+      ),
+      getAll<number>(kv, addrList.map(addrTombstoneKey), (i, v) => {
+        addrTombs.set(addrList[i]!, v ?? undefined);
+      }),
+    ]);
+    const missing = [...pointers.values()].filter((p): p is Pointer => !!p && !events.has(p.id))
+      .map((p) => p.id);
+    await getAll<EventValue>(kv, missing.map((id) => [P.event, idBytes(id)]), (i, v) => {
+      events.set(missing[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
+    });
+
+    const now = nowSec();
+    const live = (
+      s: Stored | undefined,
+    ) => (s && (!s.expiresAt || s.expiresAt > now) ? s : undefined);
+    const atomic = kv.atomic().check({ key: [P.feedHead], versionstamp: head.versionstamp });
+    const budget = { mutations: 1, bytes: 0, keyBytes: 0 };
+    const add = (key: Deno.KvKey, bytes: number) => {
+      budget.mutations++;
+      budget.keyBytes += keySize(key);
+      budget.bytes += bytes + keySize(key);
+    };
+    const jsonOf = new Map<string, Uint8Array>();
+    for (const j of batch) if (j.type === "event") jsonOf.set(j.ev.id, j.json);
+    const fed: Uint8Array[] = [];
+    const fedIds: string[] = [];
+    const ops: WriteOps = {
+      put: (s) => {
+        const json = jsonOf.get(s.event.id) ?? encoder.encode(JSON.stringify(s.event));
+        const opt = expireOpt(s.expiresAt);
+        const value: EventValue = { x: s.expiresAt, j: json };
+        atomic.set([P.event, idBytes(s.event.id)], value, opt);
+        add([P.event], json.length + 16);
+        const iv: IndexValue = json.length <= INLINE_MAX ? value : { x: s.expiresAt };
+        for (const k of indexKeys(s.event)) {
+          atomic.set(k, iv, opt);
+          add(k, (iv.j?.length ?? 0) + 16);
+        }
+        events.set(s.event.id, s);
+        fed.push(json);
+        fedIds.push(s.event.id);
+      },
+      delete: (s) => {
+        atomic.delete([P.event, idBytes(s.event.id)]);
+        add([P.event, idBytes(s.event.id)], 0);
+        for (const k of indexKeys(s.event)) {
+          atomic.delete(k);
+          add(k, 0);
+        }
+        events.set(s.event.id, undefined);
+      },
+      setPointer: (a, p, expiresAt) => {
+        atomic.set(pointerKey(a), p, expireOpt(expiresAt));
+        add(pointerKey(a), 80);
+        pointers.set(a, p);
+      },
+      deletePointer: (a) => {
+        atomic.delete(pointerKey(a));
+        add(pointerKey(a), 0);
+        pointers.set(a, undefined);
+      },
+      setTombstone: (id, pk) => {
+        atomic.set([P.tombstone, idBytes(id)], pk);
+        add([P.tombstone, idBytes(id)], 70);
+        tombs.set(id, pk);
+      },
+      setAddressTombstone: (a, t) => {
+        atomic.set(addrTombstoneKey(a), t);
+        add(addrTombstoneKey(a), 10);
+        addrTombs.set(a, t);
+      },
+    };
+    const state = {
+      event: (id: string) => live(events.get(id)),
+      tombstone: (id: string) => tombs.get(id),
+      pointer: (a: string) => {
+        const p = pointers.get(a);
+        return p && live(events.get(p.id)) ? p : undefined;
+      },
+      addressTombstone: (a: string) => addrTombs.get(a),
+    };
+    const results: WriteResult[] = [];
+    for (const j of batch) {
+      if (j.type === "remove") {
+        const s = state.event(j.id);
+        if (!s) {
+          results.push({ verdict: [true, ""], stored: false });
+          continue;
+        }
+        ops.delete(s);
+        const addr = addressOf(s.event);
+        if (addr && pointers.get(addr)?.id === j.id) ops.deletePointer(addr);
+        results.push({ verdict: [true, ""], stored: true });
+        continue;
+      }
+      const expiresAt = this.#retention(j.ev, now) ?? 0;
+      results.push(applyEvent(state, ops, j.ev, expiresAt));
+    }
+    // Feed: one entry per chunk of stored events, numbered after the head we read.
+    let seq = head.value ?? 0;
+    const seqOf = new Map<string, number>();
+    for (let i = 0; i < fed.length;) {
+      const chunk: Uint8Array[] = [];
+      let size = 0;
+      seq++;
+      while (i < fed.length && (chunk.length === 0 || size + fed[i]!.length < FEED_CHUNK)) {
+        size += fed[i]!.length;
+        seqOf.set(fedIds[i]!, seq);
+        chunk.push(fed[i++]!);
+      }
+      atomic.set([P.feed, seq], chunk, { expireIn: this.#feedTtlMs });
+      add([P.feed, seq], size);
+    }
+    atomic.set([P.feedHead], seq);
+    batch.forEach((j, i) => {
+      if (j.type === "event" && results[i]!.stored) results[i]!.seq = seqOf.get(j.ev.id);
+    });
+    const overBudget = budget.mutations > BUDGET.mutations || budget.bytes > BUDGET.bytes ||
+      budget.keyBytes > BUDGET.keyBytes;
+    return { atomic, results, overBudget };
+  }
+}
+
+interface Planned {
+  atomic: Deno.AtomicOperation;
+  results: WriteResult[];
+  overBudget: boolean;
+}
+
+function expireOpt(expiresAt: number): { expireIn: number } | undefined {
+  if (!expiresAt) return undefined;
+  return { expireIn: Math.max(1000, expiresAt * 1000 - Date.now()) };
+}
+
+async function getAll<T>(
+  kv: Deno.Kv,
+  keys: Deno.KvKey[],
+  each: (i: number, v: T | null) => void,
+): Promise<void> {
+  const work: Promise<void>[] = [];
+  for (let i = 0; i < keys.length; i += 10) {
+    const base = i;
+    work.push(
+      kv.getMany<T[]>(keys.slice(i, i + 10)).then((rs) => {
+        rs.forEach((r, k) => each(base + k, r.value));
+      }),
+    );
+  }
+  await Promise.all(work);
+}
+
+function fail(msg: string): WriteResult {
+  const verdict: Verdict = [false, msg];
+  return { verdict, stored: false };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function nowSec(): number {
+  return Math.floor(Date.now() / 1000);
+}

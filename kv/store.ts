@@ -1,0 +1,33 @@
+/** @module The storage contract, in the spirit of Nostrify's NStore. */
+import type { Filter, NostrEvent, Verdict } from "../nostr/types.ts";
+
+/** Options every store call accepts. */
+export interface StoreOptions {
+  signal?: AbortSignal;
+}
+
+/** The outcome of `event()`: the OK tuple for the client and whether anything new was stored. */
+export interface WriteResult {
+  verdict: Verdict;
+  /** True only when this call stored the event (not for duplicates or refusals). */
+  stored: boolean;
+  /** Position in the change feed, when the store keeps one. */
+  seq?: number;
+}
+
+/** Decides how long an event is kept: an absolute unix time in seconds, or undefined for ever. */
+export type RetentionFn = (ev: NostrEvent, receivedAt: number) => number | undefined;
+
+/** A Nostr event store: Deno KV and in-memory stores implement the same contract. */
+export interface NStore {
+  /** Store an event with NIP-01 replaceable and NIP-09 deletion semantics; resolves after a durable commit. */
+  event(ev: NostrEvent, opts?: StoreOptions): Promise<WriteResult>;
+  /** Events matching any filter, newest first (ties by lowest id), each filter's limit applied after all conditions. */
+  query(filters: Filter[], opts?: StoreOptions): Promise<NostrEvent[]>;
+  /** Number of distinct events matching any filter, ignoring limits. */
+  count(filters: Filter[], opts?: StoreOptions): Promise<number>;
+  /** Remove every stored event matching any filter; returns how many were removed. */
+  remove(filters: Filter[], opts?: StoreOptions): Promise<number>;
+  /** Release resources (the KV handle, watchers). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,57 @@
+/** @module Structural validation of events (NIP-01 field types and sizes). */
+import type { NostrEvent } from "./types.ts";
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX128 = /^[0-9a-f]{128}$/;
+
+/** Size limits applied to an event's fields. */
+export interface EventLimits {
+  maxEventTags: number;
+  maxContentLength: number;
+}
+
+/** Check an untrusted value is a well-formed event; returns it or an `invalid:` reason. */
+export function parseEvent(raw: unknown, limits: EventLimits): NostrEvent | string {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return "invalid: event must be a JSON object";
+  }
+  const e = raw as Record<string, unknown>;
+  if (typeof e.id !== "string" || !HEX64.test(e.id)) return "invalid: id must be 64 lowercase hex";
+  if (typeof e.pubkey !== "string" || !HEX64.test(e.pubkey)) {
+    return "invalid: pubkey must be 64 lowercase hex";
+  }
+  if (typeof e.sig !== "string" || !HEX128.test(e.sig)) {
+    return "invalid: sig must be 128 lowercase hex";
+  }
+  if (typeof e.kind !== "number" || !Number.isInteger(e.kind) || e.kind < 0 || e.kind > 65535) {
+    return "invalid: kind must be an integer from 0 to 65535";
+  }
+  if (
+    typeof e.created_at !== "number" || !Number.isSafeInteger(e.created_at) || e.created_at < 0
+  ) {
+    return "invalid: created_at must be a non-negative integer";
+  }
+  if (typeof e.content !== "string") return "invalid: content must be a string";
+  if (e.content.length > limits.maxContentLength) {
+    return `invalid: content is longer than ${limits.maxContentLength} characters`;
+  }
+  if (!Array.isArray(e.tags)) return "invalid: tags must be an array";
+  if (e.tags.length > limits.maxEventTags) {
+    return `invalid: more than ${limits.maxEventTags} tags`;
+  }
+  for (const t of e.tags) {
+    if (!Array.isArray(t) || t.length === 0) return "invalid: each tag must be a non-empty array";
+    for (const v of t) {
+      if (typeof v !== "string") return "invalid: tag elements must be strings";
+    }
+  }
+  return {
+    id: e.id,
+    pubkey: e.pubkey,
+    created_at: e.created_at,
+    kind: e.kind,
+    tags: e.tags as string[][],
+    content: e.content,
+    sig: e.sig,
+  };
+}

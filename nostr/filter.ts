@@ -1,0 +1,120 @@
+/** @module NIP-01 filters: parsing a client's filter and matching events against it. */
+import type { Filter, NostrEvent } from "./types.ts";
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const TAG_KEY = /^#[a-zA-Z]$/;
+
+/** Limits applied while parsing a filter. */
+export interface FilterLimits {
+  maxValues: number;
+}
+
+/** Parse and validate one filter from a REQ or COUNT; returns the filter or an `invalid:` reason. */
+export function parseFilter(raw: unknown, limits: FilterLimits): Filter | string {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return "invalid: a filter must be a JSON object";
+  }
+  const out: Filter = {};
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    switch (key) {
+      case "ids":
+      case "authors": {
+        const err = checkList(key, value, limits, (v) => typeof v === "string" && HEX64.test(v));
+        if (err) return err;
+        out[key] = value as string[];
+        break;
+      }
+      case "kinds": {
+        const err = checkList(key, value, limits, isKind);
+        if (err) return err;
+        out.kinds = value as number[];
+        break;
+      }
+      case "since":
+      case "until":
+      case "limit":
+        if (!isTimestamp(value)) return `invalid: "${key}" must be a non-negative integer`;
+        out[key] = value;
+        break;
+      default: {
+        if (!TAG_KEY.test(key)) return `invalid: unsupported filter field ${JSON.stringify(key)}`;
+        const strict = key === "#e" || key === "#p";
+        const err = checkList(
+          key,
+          value,
+          limits,
+          (v) => typeof v === "string" && (!strict || HEX64.test(v)),
+        );
+        if (err) return err;
+        out[key as `#${string}`] = value as string[];
+      }
+    }
+  }
+  return out;
+}
+
+function checkList(
+  key: string,
+  value: unknown,
+  limits: FilterLimits,
+  ok: (v: unknown) => boolean,
+): string | undefined {
+  if (!Array.isArray(value)) return `invalid: "${key}" must be an array`;
+  if (value.length > limits.maxValues) {
+    return `invalid: "${key}" has more than ${limits.maxValues} values`;
+  }
+  for (const v of value) if (!ok(v)) return `invalid: bad value in "${key}"`;
+  return undefined;
+}
+
+function isKind(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 65535;
+}
+
+function isTimestamp(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** The tag conditions of a filter as [letter, values] pairs. */
+export function tagConditions(filter: Filter): Array<[string, string[]]> {
+  const out: Array<[string, string[]]> = [];
+  for (const key in filter) {
+    if (key.length === 2 && key[0] === "#") out.push([key[1]!, filter[key as `#${string}`]!]);
+  }
+  return out;
+}
+
+/** True when the event satisfies every condition of the filter (limit is ignored). */
+export function matchFilter(filter: Filter, ev: NostrEvent): boolean {
+  if (filter.ids && !filter.ids.includes(ev.id)) return false;
+  if (filter.authors && !filter.authors.includes(ev.pubkey)) return false;
+  if (filter.kinds && !filter.kinds.includes(ev.kind)) return false;
+  if (filter.since !== undefined && ev.created_at < filter.since) return false;
+  if (filter.until !== undefined && ev.created_at > filter.until) return false;
+  for (const key in filter) {
+    if (key.length !== 2 || key[0] !== "#") continue;
+    const values = filter[key as `#${string}`]!;
+    const letter = key[1];
+    let hit = false;
+    for (const t of ev.tags) {
+      if (t[0] === letter && t[1] !== undefined && values.includes(t[1])) {
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) return false;
+  }
+  return true;
+}
+
+/** True when the event matches any of the filters. */
+export function matchFilters(filters: Filter[], ev: NostrEvent): boolean {
+  for (const f of filters) if (matchFilter(f, ev)) return true;
+  return false;
+}
+
+/** NIP-01 result order: newest first, ties broken by the lowest id. */
+export function compareEvents(a: NostrEvent, b: NostrEvent): number {
+  if (a.created_at !== b.created_at) return b.created_at - a.created_at;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}

@@ -1,0 +1,299 @@
+/**
+ * @module One client connection: parses NIP-01/42/45 messages, applies policies, answers with
+ * OK, EOSE, CLOSED, COUNT and NOTICE. Knows nothing of sockets: it writes through a Transport.
+ */
+import { encodeHex } from "./hex.ts";
+import { parseEvent } from "../nostr/event.ts";
+import { parseFilter } from "../nostr/filter.ts";
+import { isEphemeral } from "../nostr/kinds.ts";
+import type { Filter, NostrEvent } from "../nostr/types.ts";
+import { verifyEvent } from "../nostr/verify.ts";
+import { checkAuth } from "./auth.ts";
+import type { ConnInfo } from "./policy.ts";
+import { canRead } from "./policies/privacy.ts";
+import { reason } from "./reason.ts";
+import type { Relay } from "./relay.ts";
+import type { Sub } from "./subscriptions.ts";
+
+/** Where a connection's outgoing messages go. */
+export interface Transport {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+interface LiveSub extends Sub<Connection> {
+  /** Live events held back while the stored query runs, so EOSE comes first and nothing repeats. */
+  held: Array<[NostrEvent, string]> | undefined;
+}
+
+const ID_IN_MESSAGE = /"id"\s*:\s*"([0-9a-f]{64})"/;
+
+/** A client connection's protocol state. */
+export class Connection implements ConnInfo {
+  readonly challenge = encodeHex(crypto.getRandomValues(new Uint8Array(16)));
+  readonly pubkeys = new Set<string>();
+  readonly subs = new Map<string, LiveSub>();
+  #closed = false;
+
+  constructor(
+    readonly relay: Relay,
+    readonly transport: Transport,
+    readonly ip: string,
+    /** The relay URL the AUTH `relay` tag must name. */
+    readonly relayUrl: string,
+  ) {}
+
+  /** Greet the client: every connection gets its own NIP-42 challenge at once. */
+  open(): void {
+    this.relay.connections.add(this);
+    this.relay.stats.open();
+    this.send(["AUTH", this.challenge]);
+  }
+
+  /** Free every subscription; safe to call more than once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const sub of this.subs.values()) this.relay.subs.remove(sub);
+    this.subs.clear();
+    this.relay.connections.delete(this);
+    this.relay.stats.close();
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Send a message (as a JSON value, or a pre-serialised string). */
+  send(msg: unknown[] | string): void {
+    if (this.#closed) return;
+    this.transport.send(typeof msg === "string" ? msg : JSON.stringify(msg));
+  }
+
+  /** Handle one incoming frame. */
+  async message(data: string | ArrayBuffer | Blob): Promise<void> {
+    if (typeof data !== "string") {
+      return this.notice(reason("invalid", "binary frames are not supported, send JSON text"));
+    }
+    if (data === "ping") return this.send("pong"); // Pylon clients keep alive with a text ping.
+    const limit = this.relay.config.maxMessageLength;
+    if (data.length > limit || (data.length * 3 > limit && utf8Length(data) > limit)) {
+      const msg = reason("invalid", `message is larger than ${limit} bytes`);
+      const id = data.startsWith('["EVENT"')
+        ? ID_IN_MESSAGE.exec(data.slice(0, 4096))?.[1]
+        : undefined;
+      this.relay.stats.refuse(msg);
+      return id ? this.send(["OK", id, false, msg]) : this.notice(msg);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return this.notice(reason("invalid", "message is not valid JSON"));
+    }
+    if (!Array.isArray(parsed) || typeof parsed[0] !== "string") {
+      return this.notice(reason("invalid", "message must be a JSON array starting with a verb"));
+    }
+    try {
+      switch (parsed[0]) {
+        case "EVENT":
+          return await this.#onEvent(parsed);
+        case "REQ":
+          return await this.#onReq(parsed);
+        case "COUNT":
+          return await this.#onCount(parsed);
+        case "CLOSE":
+          return this.#onClose(parsed);
+        case "AUTH":
+          return this.#onAuth(parsed);
+        default:
+          return this.notice(
+            reason("invalid", `unknown message type ${JSON.stringify(parsed[0])}`),
+          );
+      }
+    } catch (err) {
+      console.error("error handling message:", err);
+      this.notice(reason("error", "internal error handling the message"));
+    }
+  }
+
+  /** Queue a live event for a subscription (called by the relay's fan-out). */
+  pushEvent(sub: Sub<Connection>, ev: NostrEvent, json: string): void {
+    const live = sub as LiveSub;
+    if (this.subs.get(live.id) !== live) return;
+    if (live.held) {
+      live.held.push([ev, json]);
+      return;
+    }
+    this.relay.stats.delivered++;
+    this.send(`["EVENT",${JSON.stringify(live.id)},${json}]`);
+  }
+
+  notice(message: string): void {
+    this.send(["NOTICE", message]);
+  }
+
+  async #onEvent(msg: unknown[]): Promise<void> {
+    const relay = this.relay;
+    relay.stats.received++;
+    const raw = msg[1] as Record<string, unknown> | undefined;
+    const ev = parseEvent(raw, relay.config);
+    if (typeof ev === "string") {
+      relay.stats.refuse(ev);
+      const id = typeof raw?.id === "string" ? raw.id : undefined;
+      return id ? this.send(["OK", id, false, ev]) : this.notice(ev);
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const refusal = relay.eventPolicy(ev, this, now);
+    if (refusal) return this.#ok(ev.id, false, refusal);
+    if (!verifyEvent(ev)) {
+      return this.#ok(ev.id, false, reason("invalid", "bad event id or signature"));
+    }
+    if (isEphemeral(ev.kind)) {
+      relay.accepted(ev, undefined);
+      return this.#ok(ev.id, true, "");
+    }
+    const res = await relay.store.event(ev);
+    if (res.stored) {
+      relay.stats.accept(ev.kind);
+      relay.accepted(ev, res.seq);
+    } else if (res.verdict[0]) relay.stats.duplicates++;
+    this.#ok(ev.id, res.verdict[0], res.verdict[1]);
+  }
+
+  #ok(id: string, ok: boolean, message: string): void {
+    if (!ok) this.relay.stats.refuse(message);
+    this.send(["OK", id, ok, message]);
+  }
+
+  /** Validate a REQ/COUNT's id and filters; returns them, or undefined after answering. */
+  #request(msg: unknown[], verb: "REQ" | "COUNT"): { id: string; filters: Filter[] } | undefined {
+    const config = this.relay.config;
+    const id = msg[1];
+    if (typeof id !== "string") {
+      this.notice(reason("invalid", `${verb} needs a subscription id string`));
+      return undefined;
+    }
+    const closed = (why: string) => {
+      this.relay.stats.refuse(why);
+      this.send(["CLOSED", id, why]);
+      return undefined;
+    };
+    if (id.length < 1 || id.length > config.maxSubidLength) {
+      return closed(
+        reason("invalid", `subscription id must be 1 to ${config.maxSubidLength} characters`),
+      );
+    }
+    const raw = msg.slice(2);
+    if (raw.length === 0) return closed(reason("invalid", `${verb} needs at least one filter`));
+    if (raw.length > config.maxFilters) {
+      return closed(reason("invalid", `more than ${config.maxFilters} filters`));
+    }
+    const filters: Filter[] = [];
+    for (const r of raw) {
+      const f = parseFilter(r, { maxValues: config.maxFilterValues });
+      if (typeof f === "string") return closed(f);
+      filters.push(f);
+    }
+    const refusal = this.relay.filterPolicy(filters, this, verb);
+    if (refusal) return closed(refusal);
+    return { id, filters };
+  }
+
+  async #onReq(msg: unknown[]): Promise<void> {
+    const req = this.#request(msg, "REQ");
+    if (!req) return;
+    const { config, subs, store } = this.relay;
+    const previous = this.subs.get(req.id);
+    if (!previous && this.subs.size >= config.maxSubscriptions) {
+      const why = reason("rate-limited", `at most ${config.maxSubscriptions} open subscriptions`);
+      this.relay.stats.refuse(why);
+      return this.send(["CLOSED", req.id, why]);
+    }
+    if (previous) subs.remove(previous);
+    const sub: LiveSub = { id: req.id, conn: this, filters: req.filters, held: [] };
+    this.subs.set(req.id, sub);
+    subs.add(sub);
+    const stored = req.filters.map((f) => ({
+      ...f,
+      limit: Math.min(f.limit ?? config.defaultLimit, config.maxLimit),
+    }));
+    let events: NostrEvent[];
+    try {
+      events = await store.query(stored);
+    } catch (err) {
+      console.error("query failed:", err);
+      if (this.subs.get(req.id) === sub) {
+        this.subs.delete(req.id);
+        subs.remove(sub);
+        this.send(["CLOSED", req.id, reason("error", "query failed")]);
+      }
+      return;
+    }
+    if (this.subs.get(req.id) !== sub) return; // replaced or closed while querying
+    const sent = new Set<string>();
+    const prefix = `["EVENT",${JSON.stringify(req.id)},`;
+    for (const ev of events) {
+      if (!canRead(ev, this)) continue;
+      sent.add(ev.id);
+      this.send(prefix + JSON.stringify(ev) + "]");
+    }
+    this.send(["EOSE", req.id]);
+    const held = sub.held ?? [];
+    sub.held = undefined;
+    for (const [ev, json] of held) if (!sent.has(ev.id)) this.pushEvent(sub, ev, json);
+  }
+
+  async #onCount(msg: unknown[]): Promise<void> {
+    const req = this.#request(msg, "COUNT");
+    if (!req) return;
+    const store = this.relay.store;
+    let count = await store.count(req.filters);
+    // Private kinds count only where this connection could read them (NIP-45 over NIP-42).
+    const priv = req.filters.map(privatePart).filter((f): f is Filter => f !== undefined);
+    if (priv.length > 0) {
+      count -= await store.count(priv);
+      if (this.pubkeys.size > 0) {
+        const visible = await store.query(priv);
+        count += visible.filter((ev) => canRead(ev, this)).length;
+      }
+    }
+    this.send(["COUNT", req.id, { count }]);
+  }
+
+  #onClose(msg: unknown[]): void {
+    const id = msg[1];
+    if (typeof id !== "string") {
+      return this.notice(reason("invalid", "CLOSE needs a subscription id"));
+    }
+    const sub = this.subs.get(id);
+    if (!sub) return;
+    this.subs.delete(id);
+    this.relay.subs.remove(sub);
+  }
+
+  #onAuth(msg: unknown[]): void {
+    const ev = parseEvent(msg[1], this.relay.config);
+    if (typeof ev === "string") {
+      const id = (msg[1] as { id?: unknown } | undefined)?.id;
+      return typeof id === "string" ? this.send(["OK", id, false, ev]) : this.notice(ev);
+    }
+    const failure = checkAuth(ev, this.challenge, this.relay.config.relayUrl ?? this.relayUrl);
+    if (failure) return this.#ok(ev.id, false, failure);
+    this.pubkeys.add(ev.pubkey);
+    this.send(["OK", ev.id, true, ""]);
+  }
+}
+
+const PRIVATE = [4, 1059];
+
+/** The part of a filter that can match private kinds, or undefined when it cannot. */
+function privatePart(f: Filter): Filter | undefined {
+  const kinds = f.kinds ? f.kinds.filter((k) => PRIVATE.includes(k)) : PRIVATE;
+  return kinds.length > 0 ? { ...f, kinds, limit: undefined } : undefined;
+}
+
+function utf8Length(s: string): number {
+  return new TextEncoder().encode(s).length;
+}

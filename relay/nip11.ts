@@ -1,0 +1,35 @@
+/** @module NIP-11: the relay information document, derived from the live configuration. */
+import type { Config } from "../config.ts";
+import { VERSION } from "../version.ts";
+
+/** NIPs that work end to end in this build. */
+export const SUPPORTED_NIPS = [1, 9, 11, 40, 42, 45, 70];
+
+/** The NIP-11 document for a configuration. */
+export function relayInfo(c: Readonly<Config>): Record<string, unknown> {
+  const info: Record<string, unknown> = {
+    name: c.name,
+    description: c.description,
+    software: "https://github.com/nexus-relay/nexus",
+    version: VERSION,
+    supported_nips: SUPPORTED_NIPS,
+    limitation: {
+      max_message_length: c.maxMessageLength,
+      max_subscriptions: c.maxSubscriptions,
+      max_filters: c.maxFilters,
+      max_limit: c.maxLimit,
+      default_limit: c.defaultLimit,
+      max_subid_length: c.maxSubidLength,
+      max_event_tags: c.maxEventTags,
+      max_content_length: c.maxContentLength,
+      auth_required: c.auth === "required",
+      restricted_writes: c.auth !== "off",
+      payment_required: false,
+      created_at_lower_limit: c.createdAtLowerLimit,
+      created_at_upper_limit: c.createdAtUpperLimit,
+    },
+  };
+  if (c.pubkey) info.pubkey = c.pubkey;
+  if (c.contact) info.contact = c.contact;
+  return info;
+}

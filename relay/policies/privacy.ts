@@ -1,0 +1,14 @@
+/** @module Private kinds: DMs (4) and gift wraps (1059) are served only to their author or a `p` recipient. */
+import type { NostrEvent } from "../../nostr/types.ts";
+import type { ConnInfo } from "../policy.ts";
+
+const PRIVATE_KINDS = new Set([4, 1059]);
+
+/** True when the connection may see this event, on both the stored and the live path. */
+export function canRead(ev: NostrEvent, conn: ConnInfo): boolean {
+  if (!PRIVATE_KINDS.has(ev.kind)) return true;
+  if (conn.pubkeys.size === 0) return false;
+  if (conn.pubkeys.has(ev.pubkey)) return true;
+  for (const t of ev.tags) if (t[0] === "p" && t[1] && conn.pubkeys.has(t[1])) return true;
+  return false;
+}

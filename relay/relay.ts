@@ -1,0 +1,86 @@
+/**
+ * @module The relay: the store, the policies, the live-subscription index and fan-out, shared by
+ * every connection of an isolate. Transport-free: connections plug in through `Connection`.
+ */
+import type { Config } from "../config.ts";
+import type { NStore } from "../kv/store.ts";
+import type { NostrEvent } from "../nostr/types.ts";
+import type { Connection } from "./connection.ts";
+import { type EventPolicy, type FilterPolicy, pipeEvent, pipeFilter } from "./policy.ts";
+import { authForReads, authForWrites } from "./policies/auth.ts";
+import { noAuthEvents } from "./policies/auth_events.ts";
+import { notExpired } from "./policies/expiration.ts";
+import { canRead } from "./policies/privacy.ts";
+import { protectedEvents } from "./policies/protected.ts";
+import { createdAtWindow } from "./policies/timestamps.ts";
+import { Stats } from "./stats.ts";
+import { type Sub, SubIndex } from "./subscriptions.ts";
+
+/** Called after an event is durably stored (or accepted, for ephemeral kinds). */
+export type EventHook = (ev: NostrEvent, json: string, seq: number | undefined) => void;
+
+/** Options for building a relay. */
+export interface RelayOptions {
+  config: Readonly<Config>;
+  store: NStore;
+  /** Extra event policies, run after the built-in ones. */
+  eventPolicies?: EventPolicy[];
+  /** Extra filter policies, run after the built-in ones. */
+  filterPolicies?: FilterPolicy[];
+}
+
+const RECENT_MAX = 50_000;
+
+/** One isolate's relay. */
+export class Relay {
+  readonly config: Readonly<Config>;
+  readonly store: NStore;
+  readonly stats = new Stats();
+  readonly subs = new SubIndex<Connection>();
+  readonly connections = new Set<Connection>();
+  readonly eventPolicy: EventPolicy;
+  readonly filterPolicy: FilterPolicy;
+  /** Hooks run after an event is accepted here (on-event-saved); e.g. cross-isolate broadcast. */
+  readonly onAccepted: EventHook[] = [];
+  #recent = new Set<string>();
+
+  constructor(opts: RelayOptions) {
+    this.config = opts.config;
+    this.store = opts.store;
+    const c = opts.config;
+    this.eventPolicy = pipeEvent(
+      noAuthEvents,
+      authForWrites(c.auth),
+      protectedEvents,
+      createdAtWindow(c.createdAtLowerLimit, c.createdAtUpperLimit),
+      notExpired,
+      ...(opts.eventPolicies ?? []),
+    );
+    this.filterPolicy = pipeFilter(authForReads(c.auth), ...(opts.filterPolicies ?? []));
+  }
+
+  /** An event was accepted by this isolate: deliver it here and tell the hooks. */
+  accepted(ev: NostrEvent, seq: number | undefined): void {
+    const json = JSON.stringify(ev);
+    this.deliver(ev, json);
+    for (const h of this.onAccepted) h(ev, json, seq);
+  }
+
+  /** Deliver an event to every matching live subscription of this isolate, at most once per event. */
+  deliver(ev: NostrEvent, json: string): void {
+    if (this.#recent.has(ev.id)) return;
+    this.#recent.add(ev.id);
+    if (this.#recent.size > RECENT_MAX) {
+      // Sets iterate in insertion order: drop the oldest half.
+      let n = RECENT_MAX / 2;
+      for (const id of this.#recent) {
+        this.#recent.delete(id);
+        if (--n <= 0) break;
+      }
+    }
+    for (const sub of this.subs.match(ev)) {
+      if (!canRead(ev, sub.conn)) continue;
+      sub.conn.pushEvent(sub as Sub<Connection>, ev, json);
+    }
+  }
+}
