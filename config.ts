@@ -31,6 +31,7 @@ export interface Config {
   createdAtUpperLimit: number;
   jobTtlSeconds: number;
   feedTtlSeconds: number;
+  feedPollMs: number;
 }
 
 /** Thrown for a bad setting; its message is the one line printed at start-up. */
@@ -97,6 +98,20 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     createdAtUpperLimit: int("NEXUS_CREATED_AT_UPPER_LIMIT", 900, 0, 10 * 365 * 86400),
     jobTtlSeconds: int("NEXUS_JOB_TTL_SECONDS", 86400, 1, 365 * 86400),
     feedTtlSeconds: int("NEXUS_FEED_TTL_SECONDS", 600, 10, 86400),
+    feedPollMs: int("NEXUS_FEED_POLL_MS", 100, 10, 60_000),
   };
   return Object.freeze(config);
+}
+
+/** Load the configuration, or print the one-line reason and exit with status 1. */
+export function loadConfigOrExit(): Readonly<Config> {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`nexus: ${err.message}`);
+      Deno.exit(1);
+    }
+    throw err;
+  }
 }

@@ -1,27 +1,12 @@
 /**
- * @module Entry point. `deno run main.ts` serves with Deno.serve; `deno serve --parallel main.ts`
- * uses the default export, one isolate per core, all sharing the KV.
+ * @module Plain `Deno.serve` entry point, for platforms that run a file directly (Deno Deploy)
+ * and for one-isolate runs. `deno task start` uses start.ts, one isolate per core.
  */
-import { ConfigError, loadConfig } from "./config.ts";
+import { loadConfigOrExit } from "./config.ts";
 import { createNexus, openKv } from "./server.ts";
 
-function start() {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`nexus: ${err.message}`);
-      Deno.exit(1);
-    }
-    throw err;
-  }
-}
-
-const config = start();
+const config = loadConfigOrExit();
 const nexus = createNexus(config, await openKv(config.kvPath));
-
-/** The fetch handler for `deno serve`. */
-export default { fetch: nexus.fetch } satisfies Deno.ServeDefaultExport;
 
 if (import.meta.main) {
   const server = Deno.serve({

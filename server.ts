@@ -10,11 +10,13 @@ import { relayInfo } from "./relay/nip11.ts";
 import { retention } from "./relay/policies/retention.ts";
 import { Relay } from "./relay/relay.ts";
 import { attachSocket } from "./relay/websocket.ts";
+import { Cluster } from "./relay/cluster.ts";
 
 /** A running isolate of Nexus. */
 export interface Nexus {
   fetch(req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response>;
   relay: Relay;
+  cluster: Cluster;
   kv: Deno.Kv;
   close(): Promise<void>;
 }
@@ -38,6 +40,10 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     feedTtlMs: config.feedTtlSeconds * 1000,
   });
   const relay = new Relay({ config, store });
+  const cluster = new Cluster(relay, kv, { pollMs: config.feedPollMs });
+  // Starting late only means a few events reach this isolate by BroadcastChannel or not at all
+  // before it has subscribers; nothing is owed to subscribers that do not exist yet.
+  void cluster.start();
   const hud = createHud({ relay });
 
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
@@ -66,9 +72,11 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   return {
     fetch,
     relay,
+    cluster,
     kv,
     async close() {
       for (const c of [...relay.connections]) c.transport.close(1001, "relay shutting down");
+      await cluster.close();
       await store.close();
     },
   };

@@ -1,0 +1,100 @@
+/**
+ * @module Cross-isolate and cross-instance fan-out. Local subscribers get an event directly; the
+ * isolates of this process get it over BroadcastChannel, batched and numbered; and every isolate
+ * also tails the KV change feed, which catches whatever BroadcastChannel dropped (it drops silently
+ * under load) and carries events between processes and Deploy instances. The relay delivers each
+ * event id once, whichever path brings it first.
+ */
+import { FeedTailer } from "../kv/feed.ts";
+import type { NostrEvent } from "../nostr/types.ts";
+import type { Relay } from "./relay.ts";
+
+/** The BroadcastChannel name Nexus isolates share. */
+export const CHANNEL = "nexus-events";
+
+interface Batch {
+  from: string;
+  n: number;
+  items: string[];
+}
+
+/** Options for cluster fan-out. */
+export interface ClusterOptions {
+  /** Feed poll interval in ms. */
+  pollMs?: number;
+  /** Most events per BroadcastChannel message. */
+  maxBatch?: number;
+}
+
+/** Connects a relay to its sibling isolates and to other instances sharing the KV. */
+export class Cluster {
+  readonly id = crypto.randomUUID();
+  #relay: Relay;
+  #channel = new BroadcastChannel(CHANNEL);
+  #feed: FeedTailer;
+  #out: string[] = [];
+  #n = 0;
+  #lastSeen = new Map<string, number>();
+  #flushScheduled = false;
+  #maxBatch: number;
+  /** Gaps seen on BroadcastChannel, each repaired from the feed. */
+  gaps = 0;
+
+  constructor(relay: Relay, kv: Deno.Kv, opts: ClusterOptions = {}) {
+    this.#relay = relay;
+    this.#maxBatch = opts.maxBatch ?? 256;
+    this.#feed = new FeedTailer(kv, (events) => {
+      for (const ev of events) relay.deliver(ev, JSON.stringify(ev));
+    }, { pollMs: opts.pollMs });
+    this.#channel.onmessage = (e: MessageEvent<Batch>) => this.#receive(e.data);
+    relay.onAccepted.push((_ev, json) => this.#send(json));
+  }
+
+  /** Begin tailing the feed. */
+  async start(): Promise<void> {
+    await this.#feed.start();
+  }
+
+  /** Close the channel and the feed watcher so the process can exit. */
+  async close(): Promise<void> {
+    this.#channel.onmessage = null;
+    this.#channel.close();
+    await this.#feed.close();
+  }
+
+  #send(json: string): void {
+    this.#out.push(json);
+    if (this.#out.length >= this.#maxBatch) return this.#flush();
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      // One message per tick carries every event accepted in it: far fewer messages under load.
+      setTimeout(() => this.#flush(), 0);
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#out.length === 0) return;
+    const items = this.#out;
+    this.#out = [];
+    try {
+      this.#channel.postMessage({ from: this.id, n: ++this.#n, items } satisfies Batch);
+    } catch {
+      // Closed during shutdown; the feed still carries stored events.
+    }
+  }
+
+  #receive(b: Batch): void {
+    const last = this.#lastSeen.get(b.from);
+    this.#lastSeen.set(b.from, b.n);
+    if (last !== undefined && b.n !== last + 1) {
+      // Messages were dropped: fetch what we missed from the store now instead of losing it.
+      this.gaps++;
+      void this.#feed.poll();
+    }
+    for (const json of b.items) {
+      const ev = JSON.parse(json) as NostrEvent;
+      this.#relay.deliver(ev, json);
+    }
+  }
+}

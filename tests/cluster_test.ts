@@ -1,0 +1,182 @@
+/**
+ * Fan-out across isolates and processes: every matching subscriber sees every event exactly once,
+ * whichever isolate or process the publisher reached.
+ */
+import { assertEquals } from "@std/assert";
+import { Agent, Client } from "./helpers.ts";
+import type { Filter, NostrEvent } from "../nostr/types.ts";
+
+interface Isolate {
+  url: string;
+  stop(): Promise<void>;
+  gaps?(): Promise<number>;
+}
+
+async function startWorker(env: Record<string, string>): Promise<Isolate> {
+  const w = new Worker(new URL("./fixtures/relay_worker.ts", import.meta.url), { type: "module" });
+  const port = await new Promise<number>((res, rej) => {
+    w.onerror = (e) => {
+      e.preventDefault();
+      rej(new Error(`relay worker failed: ${e.message}`));
+    };
+    w.onmessage = (e) => {
+      if (e.data.ready) w.postMessage({ env });
+      else res(e.data.port);
+    };
+  });
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    gaps: () =>
+      new Promise<number>((res) => {
+        w.onmessage = (e) => res(e.data.gaps);
+        w.postMessage({ gaps: true });
+      }),
+    async stop() {
+      await new Promise<void>((res) => {
+        w.onmessage = () => res();
+        w.postMessage({ stop: true });
+      });
+      w.terminate();
+    },
+  };
+}
+
+async function startProcess(env: Record<string, string>): Promise<Isolate & { child: Deno.ChildProcess }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts"],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { ...env, HOST: "127.0.0.1", PORT: "0" },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  let port = 0;
+  while (!port) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("relay process exited: " + out);
+    out += value;
+    const m = /listening on ws:\/\/[^:]+:(\d+)/.exec(out);
+    if (m) port = Number(m[1]);
+  }
+  // Keep draining stdout so the child never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done) { /* discard */ }
+  })();
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    child,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** Collect live events per subscriber until each has `n` or the deadline passes. */
+async function collect(subs: Client[], n: number, ms: number): Promise<NostrEvent[][]> {
+  const deadline = Date.now() + ms;
+  const got = subs.map(() => [] as NostrEvent[]);
+  await Promise.all(subs.map(async (c, i) => {
+    while (got[i]!.length < n && Date.now() < deadline) {
+      try {
+        got[i]!.push(await c.nextEvent("live", Math.max(1, deadline - Date.now())));
+      } catch {
+        break;
+      }
+    }
+  }));
+  // Let late duplicates arrive before counting.
+  await new Promise((r) => setTimeout(r, 300));
+  subs.forEach((c, i) => {
+    for (let m; (m = c.inbox.findIndex((x) => Array.isArray(x) && x[0] === "EVENT")) >= 0;) {
+      got[i]!.push((c.inbox.splice(m, 1)[0] as unknown[])[2] as NostrEvent);
+    }
+  });
+  return got;
+}
+
+function assertExactlyOnce(got: NostrEvent[][], sent: NostrEvent[]) {
+  const want = sent.map((e) => e.id).sort();
+  for (const g of got) assertEquals(g.map((e) => e.id).sort(), want);
+}
+
+async function subscribeAll(url: string, n: number, filter: Filter): Promise<Client[]> {
+  const subs = await Promise.all(Array.from({ length: n }, () => Client.connect(url)));
+  for (const c of subs) await c.req("live", filter);
+  return subs;
+}
+
+Deno.test("two isolates in one process: events reach subscribers on the other isolate once", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { NEXUS_AUTH: "off", NEXUS_KV_PATH: `${dir}/kv.sqlite` };
+  const a = await startWorker(env);
+  const b = await startWorker(env);
+  const agent = new Agent();
+  const subs = await subscribeAll(a.url, 3, { authors: [agent.pubkey] });
+  const pub = await Client.connect(b.url);
+  const sent = [];
+  for (let i = 0; i < 50; i++) {
+    const ev = agent.sign({ content: `x${i}` });
+    sent.push(ev);
+    assertEquals((await pub.publish(ev))[2], true);
+  }
+  assertExactlyOnce(await collect(subs, sent.length, 10_000), sent);
+  for (const c of [...subs, pub]) await c.close();
+  await a.stop();
+  await b.stop();
+});
+
+Deno.test("a BroadcastChannel flood drops messages, and the feed repairs every gap", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { NEXUS_AUTH: "off", NEXUS_KV_PATH: `${dir}/kv.sqlite` };
+  const a = await startWorker(env);
+  const b = await startWorker(env);
+  const agent = new Agent();
+  const subs = await subscribeAll(a.url, 2, { kinds: [1], authors: [agent.pubkey] });
+  const pubs = await Promise.all(Array.from({ length: 4 }, () => Client.connect(b.url)));
+  // Noise on another channel name shares the runtime's one buffer and makes receivers drop.
+  const noise = new BroadcastChannel("nexus-test-noise");
+  let flooding = true;
+  const flood = (async () => {
+    while (flooding) {
+      for (let i = 0; i < 2000; i++) noise.postMessage(i);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  })();
+  const sent = Array.from({ length: 2000 }, (_, i) => agent.sign({ content: `burst ${i}` }));
+  await Promise.all(pubs.map(async (p, k) => {
+    const mine = sent.filter((_, i) => i % pubs.length === k);
+    for (const ev of mine) p.send(["EVENT", ev]);
+    await p.until(() => p.inbox.filter((m) => Array.isArray(m) && m[0] === "OK").length >= mine.length, 60_000);
+  }));
+  flooding = false;
+  await flood;
+  noise.close();
+  assertExactlyOnce(await collect(subs, sent.length, 20_000), sent);
+  console.log(`BroadcastChannel gaps repaired from the feed: ${await a.gaps!()}`);
+  for (const c of [...subs, ...pubs]) await c.close();
+  await a.stop();
+  await b.stop();
+});
+
+Deno.test("two relay processes on one KV file deliver each other's events through the feed", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { NEXUS_AUTH: "off", NEXUS_KV_PATH: `${dir}/kv.sqlite` };
+  const a = await startProcess(env);
+  const b = await startProcess(env);
+  const agent = new Agent();
+  const subs = await subscribeAll(a.url, 2, { authors: [agent.pubkey] });
+  const pub = await Client.connect(b.url);
+  const sent = [];
+  for (let i = 0; i < 100; i++) {
+    const ev = agent.sign({ content: `p${i}` });
+    sent.push(ev);
+    pub.send(["EVENT", ev]);
+  }
+  await pub.until(() => pub.inbox.filter((m) => Array.isArray(m) && m[0] === "OK" && m[2]).length === 100, 20_000);
+  assertExactlyOnce(await collect(subs, sent.length, 10_000), sent);
+  for (const c of [...subs, pub]) await c.close();
+  await a.stop();
+  await b.stop();
+});
