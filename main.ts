@@ -9,9 +9,10 @@ const config = loadConfigOrExit();
 const nexus = createNexus(config, await openKv(config.kvPath));
 
 if (import.meta.main) {
+  // Deno Deploy picks the address itself; everywhere else PORT and HOST decide.
+  const onDeploy = Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
   const server = Deno.serve({
-    port: config.port,
-    hostname: config.host,
+    ...(onDeploy ? {} : { port: config.port, hostname: config.host }),
     onListen: ({ hostname, port }) =>
       console.log(`nexus: relay listening on ws://${hostname}:${port}`),
   }, nexus.fetch);

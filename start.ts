@@ -11,7 +11,16 @@ if (config.kvPath === ":memory:") env.DENO_JOBS = "1";
 
 const here = new URL(".", import.meta.url).pathname;
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["serve", "--parallel", "-A", "--port", String(config.port), "--host", config.host, "serve.ts"],
+  args: [
+    "serve",
+    "--parallel",
+    "-A",
+    "--port",
+    String(config.port),
+    "--host",
+    config.host,
+    "serve.ts",
+  ],
   cwd: here,
   env,
   stdin: "null",

@@ -41,7 +41,9 @@ async function startWorker(env: Record<string, string>): Promise<Isolate> {
   };
 }
 
-async function startProcess(env: Record<string, string>): Promise<Isolate & { child: Deno.ChildProcess }> {
+async function startProcess(
+  env: Record<string, string>,
+): Promise<Isolate & { child: Deno.ChildProcess }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts"],
     cwd: new URL("..", import.meta.url).pathname,
@@ -148,7 +150,10 @@ Deno.test("a BroadcastChannel flood drops messages, and the feed repairs every g
   await Promise.all(pubs.map(async (p, k) => {
     const mine = sent.filter((_, i) => i % pubs.length === k);
     for (const ev of mine) p.send(["EVENT", ev]);
-    await p.until(() => p.inbox.filter((m) => Array.isArray(m) && m[0] === "OK").length >= mine.length, 60_000);
+    await p.until(
+      () => p.inbox.filter((m) => Array.isArray(m) && m[0] === "OK").length >= mine.length,
+      60_000,
+    );
   }));
   flooding = false;
   await flood;
@@ -174,7 +179,10 @@ Deno.test("two relay processes on one KV file deliver each other's events throug
     sent.push(ev);
     pub.send(["EVENT", ev]);
   }
-  await pub.until(() => pub.inbox.filter((m) => Array.isArray(m) && m[0] === "OK" && m[2]).length === 100, 20_000);
+  await pub.until(
+    () => pub.inbox.filter((m) => Array.isArray(m) && m[0] === "OK" && m[2]).length === 100,
+    20_000,
+  );
   assertExactlyOnce(await collect(subs, sent.length, 10_000), sent);
   for (const c of [...subs, pub]) await c.close();
   await a.stop();

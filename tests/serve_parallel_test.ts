@@ -1,0 +1,64 @@
+/** `deno task start`'s launcher: deno serve --parallel with two isolates sharing one KV. */
+import { assert, assertEquals } from "@std/assert";
+import { Agent, Client } from "./helpers.ts";
+
+Deno.test("deno serve --parallel: every subscriber on every isolate gets each event once; SIGTERM exits", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "start.ts"],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: {
+      DENO_JOBS: "2",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      NEXUS_AUTH: "off",
+      NEXUS_KV_PATH: `${dir}/kv.sqlite`,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let err = "";
+  let port = 0;
+  while (!port) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("server exited: " + err);
+    err += value;
+    const m = /Listening on http:\/\/[^:]+:(\d+)/.exec(err);
+    if (m) port = Number(m[1]);
+  }
+  const drain = (async () => {
+    while (!(await reader.read()).done) { /* keep the pipe flowing */ }
+  })();
+  const stdout = child.stdout.pipeTo(new WritableStream());
+  const url = `ws://127.0.0.1:${port}`;
+  const agent = new Agent();
+  // Sixteen connections land on both isolates with overwhelming probability.
+  const subs = await Promise.all(Array.from({ length: 16 }, () => Client.connect(url)));
+  for (const c of subs) await c.req("live", { authors: [agent.pubkey] });
+  const pubs = await Promise.all(Array.from({ length: 4 }, () => Client.connect(url)));
+  const sent = [];
+  for (let i = 0; i < 40; i++) {
+    const ev = agent.sign({ content: `e${i}` });
+    sent.push(ev.id);
+    assertEquals((await pubs[i % 4]!.publish(ev))[2], true);
+  }
+  for (const c of subs) {
+    await c.until(() => c.inbox.filter((m) => Array.isArray(m) && m[0] === "EVENT").length >= 40);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  for (const c of subs) {
+    const got = c.inbox.filter((m) => Array.isArray(m) && m[0] === "EVENT").map((m) =>
+      ((m as unknown[])[2] as { id: string }).id
+    );
+    assertEquals(got.sort(), [...sent].sort());
+  }
+  const t0 = Date.now();
+  child.kill("SIGTERM");
+  const status = await child.status;
+  assert(Date.now() - t0 < 5000, "shutdown took too long");
+  assert(status.code === 0 || status.signal === "SIGTERM", `exit ${JSON.stringify(status)}`);
+  for (const c of [...subs, ...pubs]) await c.close();
+  await drain;
+  await stdout;
+});
