@@ -1,0 +1,431 @@
+/**
+ * @module `deno task bench`: ingest, query, fan-out, idle-connection and job round-trip phases
+ * against a relay it starts (deno task start, temporary KV) or one given with --url. Events are
+ * pre-signed; every answer is checked. Prints a table and writes JSON.
+ *
+ *   deno task bench [--url ws://...] [--events 5000] [--jobs N] [--auth] [--phases a,b] [--out f]
+ */
+import { parseArgs } from "node:util";
+import { initNostrWasm } from "nostr-wasm";
+import { generateSecretKey, getPublicKey } from "nostr-tools";
+import { BenchClient, pct } from "./client.ts";
+import { type Relay, startRelay } from "./relay_process.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    url: { type: "string" },
+    events: { type: "string", default: "5000" },
+    preload: { type: "string", default: "0" },
+    jobs: { type: "string" },
+    subscribers: { type: "string", default: "200" },
+    rate: { type: "string", default: "100" },
+    seconds: { type: "string", default: "5" },
+    idle: { type: "string", default: "2000" },
+    roundtrips: { type: "string", default: "200" },
+    queries: { type: "string", default: "2000" },
+    auth: { type: "boolean", default: false },
+    phases: { type: "string", default: "ingest,query,fanout,idle,jobs" },
+    out: { type: "string", default: "bench-results/latest.json" },
+  },
+});
+
+const nw = await initNostrWasm();
+type Ev = {
+  id: string;
+  pubkey: string;
+  created_at: number;
+  kind: number;
+  tags: string[][];
+  content: string;
+  sig: string;
+};
+
+function sign(
+  sk: Uint8Array,
+  t: { kind: number; tags: string[][]; content: string; created_at?: number },
+): Ev {
+  const ev = { ...t, created_at: t.created_at ?? Math.floor(Date.now() / 1000) } as unknown as Ev;
+  nw.finalizeEvent(ev as never, sk);
+  return ev;
+}
+
+const keys = Array.from({ length: 50 }, () => generateSecretKey());
+const pubs = keys.map((k) => getPublicKey(k));
+const authKey = generateSecretKey();
+const authPub = getPublicKey(authKey);
+
+let relay: Relay | undefined;
+const url = args.url ?? (relay = await startRelay({ auth: args.auth })).url;
+const results: Record<string, unknown> = {
+  url: args.url ?? "local (deno task start, temporary KV)",
+  date: new Date().toISOString(),
+  cpus: navigator.hardwareConcurrency,
+  deno: Deno.version.deno,
+};
+
+async function connect(): Promise<BenchClient> {
+  const c = await BenchClient.connect(url);
+  if (args.auth || c.challenge) {
+    await c.auth((challenge) =>
+      sign(authKey, { kind: 22242, tags: [["relay", url], ["challenge", challenge]], content: "" })
+    );
+  }
+  return c;
+}
+
+/** A data set of regular events with author, kind, #p and #e spread for the query phase. */
+function dataset(n: number, base: number): Ev[] {
+  const now = Math.floor(Date.now() / 1000);
+  const out: Ev[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = i % keys.length;
+    const tags: string[][] = [["p", pubs[(i * 7) % pubs.length]!]];
+    if (out.length > 0 && i % 3 === 0) tags.push(["e", out[(i * 13) % out.length]!.id]);
+    out.push(sign(keys[a]!, {
+      kind: [1, 7, 1111, 30][i % 4]!,
+      tags,
+      content: `bench ${base + i}`,
+      created_at: now - 3600 + Math.floor((i / n) * 3000),
+    }));
+  }
+  return out;
+}
+
+async function ingest(events: Ev[], conns = 8, inflight = 16) {
+  const clients = await Promise.all(Array.from({ length: conns }, connect));
+  const lat: number[] = [];
+  let refused = 0;
+  const t0 = performance.now();
+  await Promise.all(clients.map((c, k) =>
+    new Promise<void>((done) => {
+      const mine = events.filter((_, i) => i % conns === k);
+      const sentAt = new Map<string, number>();
+      let next = 0;
+      let acked = 0;
+      const send = () => {
+        const ev = mine[next++]!;
+        sentAt.set(ev.id, performance.now());
+        c.send(JSON.stringify(["EVENT", ev]));
+      };
+      c.onOk = (id, ok, msg, at) => {
+        lat.push(at - sentAt.get(id)!);
+        if (!ok && !msg.startsWith("duplicate:")) refused++;
+        if (++acked === mine.length) return done();
+        if (next < mine.length) send();
+      };
+      if (mine.length === 0) return done();
+      for (let i = 0; i < Math.min(inflight, mine.length); i++) send();
+    })
+  ));
+  const secs = (performance.now() - t0) / 1000;
+  clients.forEach((c) => c.close());
+  return {
+    events: events.length,
+    connections: conns,
+    in_flight: inflight,
+    events_per_s: Math.round(events.length / secs),
+    ack_p50_ms: +pct(lat, 50).toFixed(2),
+    ack_p99_ms: +pct(lat, 99).toFixed(2),
+    refused,
+  };
+}
+
+function matches(f: Record<string, unknown>, e: Ev): boolean {
+  if (f.authors && !(f.authors as string[]).includes(e.pubkey)) return false;
+  if (f.kinds && !(f.kinds as number[]).includes(e.kind)) return false;
+  if (f.since !== undefined && e.created_at < (f.since as number)) return false;
+  for (const t of ["p", "e"]) {
+    const want = f[`#${t}`] as string[] | undefined;
+    if (want && !e.tags.some((x) => x[0] === t && want.includes(x[1]!))) return false;
+  }
+  return true;
+}
+
+async function query(events: Ev[], n: number, conns = 8, inflight = 4) {
+  const sorted = [...events].sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1));
+  const mid = sorted[Math.floor(sorted.length / 2)]!.created_at;
+  const specs: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < n; i++) {
+    const e = events[(i * 7919) % events.length]!;
+    const kind = i % 5;
+    specs.push(
+      kind === 0
+        ? { authors: [e.pubkey], limit: 100 }
+        : kind === 1
+        ? { kinds: [e.kind], limit: 100 }
+        : kind === 2
+        ? { "#p": [e.tags[0]![1]], limit: 100 }
+        : kind === 3
+        ? {
+          "#e": [(e.tags[1] ?? e.tags[0])![0] === "e" ? e.tags[1]![1] : sorted[0]!.id],
+          limit: 100,
+        }
+        : { kinds: [1], since: mid, limit: 50 },
+    );
+  }
+  const expected = specs.map((f) =>
+    sorted.filter((e) => matches(f, e)).slice(0, f.limit as number).map((e) => e.id)
+  );
+  const clients = await Promise.all(Array.from({ length: conns }, connect));
+  const lat: number[] = [];
+  let wrong = 0, missing = 0, extra = 0, misordered = 0;
+  const t0 = performance.now();
+  await Promise.all(clients.map((c, k) =>
+    new Promise<void>((done) => {
+      const mine = specs.map((_, i) => i).filter((i) => i % conns === k);
+      let next = 0, finished = 0;
+      const got = new Map<string, string[]>();
+      const sentAt = new Map<string, number>();
+      const send = () => {
+        const i = mine[next++]!;
+        const sub = `q${i}`;
+        got.set(sub, []);
+        sentAt.set(sub, performance.now());
+        c.send(JSON.stringify(["REQ", sub, specs[i]]));
+      };
+      c.onEvent = (sub, ev) => got.get(sub)?.push(ev.id);
+      c.onEose = (sub, at) => {
+        lat.push(at - sentAt.get(sub)!);
+        c.send(JSON.stringify(["CLOSE", sub]));
+        const i = Number(sub.slice(1));
+        const ids = got.get(sub)!;
+        const want = expected[i]!;
+        const wantSet = new Set(want), gotSet = new Set(ids);
+        const miss = want.filter((x) => !gotSet.has(x)).length;
+        const ext = ids.filter((x) => !wantSet.has(x)).length;
+        const order = miss === 0 && ext === 0 && ids.some((x, j) => x !== want[j]);
+        missing += miss;
+        extra += ext;
+        if (order) misordered++;
+        if (miss || ext || order) wrong++;
+        got.delete(sub);
+        if (++finished === mine.length) return done();
+        if (next < mine.length) send();
+      };
+      c.onClosed = (sub, msg) => {
+        console.error(`REQ ${sub} refused: ${msg}`);
+        c.onEose?.(sub, performance.now());
+      };
+      if (mine.length === 0) return done();
+      for (let i = 0; i < Math.min(inflight, mine.length); i++) send();
+    })
+  ));
+  const secs = (performance.now() - t0) / 1000;
+  clients.forEach((c) => c.close());
+  return {
+    stored_events: events.length,
+    reqs: n,
+    reqs_per_s: Math.round(n / secs),
+    eose_p50_ms: +pct(lat, 50).toFixed(2),
+    eose_p99_ms: +pct(lat, 99).toFixed(2),
+    wrong_answers: wrong,
+    missing,
+    extra,
+    misordered,
+  };
+}
+
+async function fanout(subscribers: number, rate: number, seconds: number) {
+  const sk = generateSecretKey();
+  const pk = getPublicKey(sk);
+  const subs = await Promise.all(Array.from({ length: subscribers }, connect));
+  const received = subs.map(() => new Map<string, number>());
+  let unexpected = 0;
+  const sentAt = new Map<string, number>();
+  const lat: number[] = [];
+  await Promise.all(subs.map((c, i) =>
+    new Promise<void>((res) => {
+      c.onEose = () => res();
+      c.onEvent = (_sub, ev, at) => {
+        const t = sentAt.get(ev.id);
+        if (t === undefined) return void unexpected++;
+        received[i]!.set(ev.id, (received[i]!.get(ev.id) ?? 0) + 1);
+        lat.push(at - t);
+      };
+      c.send(
+        JSON.stringify(["REQ", "f", {
+          kinds: [1],
+          authors: [pk],
+          since: Math.floor(Date.now() / 1000),
+        }]),
+      );
+    })
+  ));
+  const pub = await connect();
+  const total = rate * seconds;
+  const events = Array.from(
+    { length: total },
+    (_, i) => sign(sk, { kind: 1, tags: [], content: `fan ${i}` }),
+  );
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const ev = events[i]!;
+    sentAt.set(ev.id, performance.now());
+    pub.send(JSON.stringify(["EVENT", ev]));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  let missed = 0, dup = 0;
+  for (const r of received) {
+    for (const ev of events) {
+      const n = r.get(ev.id) ?? 0;
+      if (n === 0) missed++;
+      if (n > 1) dup += n - 1;
+    }
+  }
+  subs.forEach((c) => c.close());
+  pub.close();
+  return {
+    subscribers,
+    rate_per_s: rate,
+    events: total,
+    deliveries_expected: total * subscribers,
+    missed,
+    duplicates: dup,
+    unexpected,
+    p50_ms: +pct(lat, 50).toFixed(2),
+    p99_ms: +pct(lat, 99).toFixed(2),
+  };
+}
+
+async function idle(n: number) {
+  const before = relay ? await relay.rssBytes() : NaN;
+  const conns: BenchClient[] = [];
+  for (let i = 0; i < n; i += 100) {
+    conns.push(
+      ...await Promise.all(
+        Array.from({ length: Math.min(100, n - i) }, () => BenchClient.connect(url)),
+      ),
+    );
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = relay ? await relay.rssBytes() : NaN;
+  conns.forEach((c) => c.close());
+  return {
+    connections: n,
+    relay_rss_before_mib: +(before / 2 ** 20).toFixed(1),
+    relay_rss_after_mib: +(after / 2 ** 20).toFixed(1),
+    kib_per_connection: +((after - before) / n / 1024).toFixed(1),
+  };
+}
+
+async function jobs(n: number) {
+  const providerSk = generateSecretKey();
+  const provider = await connect();
+  const customerSk = generateSecretKey();
+  const customerPk = getPublicKey(customerSk);
+  const customer = await connect();
+  await new Promise<void>((res) => {
+    provider.onEose = () => res();
+    provider.send(
+      JSON.stringify(["REQ", "jobs", { kinds: [5050], since: Math.floor(Date.now() / 1000) }]),
+    );
+  });
+  provider.onEvent = (_s, ev) => {
+    const job = ev as unknown as Ev;
+    const fb = sign(providerSk, {
+      kind: 7000,
+      tags: [["status", "processing"], ["e", job.id], ["p", job.pubkey]],
+      content: "",
+    });
+    const res = sign(providerSk, {
+      kind: 6050,
+      tags: [["request", JSON.stringify(job)], ["e", job.id], ["p", job.pubkey]],
+      content: job.content.toUpperCase(),
+    });
+    provider.send(JSON.stringify(["EVENT", fb]));
+    provider.send(JSON.stringify(["EVENT", res]));
+  };
+  await new Promise<void>((res) => {
+    customer.onEose = () => res();
+    customer.send(
+      JSON.stringify(["REQ", "mine", {
+        kinds: [6050, 7000],
+        "#p": [customerPk],
+        since: Math.floor(Date.now() / 1000),
+      }]),
+    );
+  });
+  const lat: number[] = [];
+  let failed = 0;
+  for (let i = 0; i < n; i++) {
+    const job = sign(customerSk, {
+      kind: 5050,
+      tags: [["i", `job ${i}`, "text"]],
+      content: `job ${i}`,
+    });
+    const t0 = performance.now();
+    const ok = await new Promise<boolean>((res) => {
+      const timer = setTimeout(() => res(false), 5000);
+      customer.onEvent = (_s, ev, at) => {
+        const e = ev as unknown as Ev;
+        if (e.kind === 6050 && e.tags.some((t) => t[0] === "e" && t[1] === job.id)) {
+          clearTimeout(timer);
+          lat.push(at - t0);
+          res(true);
+        }
+      };
+      customer.send(JSON.stringify(["EVENT", job]));
+    });
+    if (!ok) failed++;
+  }
+  provider.close();
+  customer.close();
+  return {
+    round_trips: n,
+    failed,
+    p50_ms: +pct(lat, 50).toFixed(2),
+    p99_ms: +pct(lat, 99).toFixed(2),
+  };
+}
+
+const phases = new Set(args.phases!.split(","));
+try {
+  const n = Number(args.events);
+  const data = dataset(n, 0);
+  if (phases.has("ingest")) {
+    results.ingest = await ingest(data);
+    console.log("ingest", results.ingest);
+  }
+  if (phases.has("query")) {
+    const preload = Number(args.preload);
+    const extra = preload > 0 ? dataset(preload, n) : [];
+    if (extra.length) await ingest(extra, 8, 32);
+    if (!phases.has("ingest")) await ingest(data, 8, 32);
+    results.query = await query([...data, ...extra], Number(args.queries));
+    console.log("query", results.query);
+  }
+  if (phases.has("fanout")) {
+    results.fanout = await fanout(
+      Number(args.subscribers),
+      Number(args.rate),
+      Number(args.seconds),
+    );
+    console.log("fanout", results.fanout);
+  }
+  if (phases.has("idle")) {
+    results.idle = await idle(Number(args.idle));
+    console.log("idle", results.idle);
+  }
+  if (phases.has("jobs")) {
+    results.jobs = await jobs(Number(args.jobs ?? args.roundtrips));
+    console.log("jobs", results.jobs);
+  }
+} finally {
+  await relay?.stop();
+}
+await Deno.mkdir(new URL(".", `file://${Deno.cwd()}/${args.out}`).pathname, { recursive: true });
+await Deno.writeTextFile(args.out!, JSON.stringify(results, null, 2));
+console.log("\n| phase | figures |\n| --- | --- |");
+for (const [k, v] of Object.entries(results)) {
+  if (typeof v !== "object") continue;
+  console.log(`| ${k} | ${Object.entries(v as object).map(([a, b]) => `${a} ${b}`).join(", ")} |`);
+}
+console.log(
+  `\nresults written to ${args.out}${
+    args.auth ? ` (authenticated as ${authPub.slice(0, 8)}...)` : ""
+  }`,
+);

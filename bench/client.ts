@@ -1,0 +1,75 @@
+/** @module A lean benchmark client: raw WebSocket, pre-serialised messages, timestamps on receipt. */
+
+/** A benchmark connection with handlers keyed by message type. */
+export class BenchClient {
+  readonly ws: WebSocket;
+  challenge = "";
+  onOk?: (id: string, ok: boolean, msg: string, at: number) => void;
+  onEvent?: (sub: string, ev: { id: string; content: string }, at: number) => void;
+  onEose?: (sub: string, at: number) => void;
+  onClosed?: (sub: string, msg: string) => void;
+  #authWaiter?: (ok: boolean) => void;
+  #authId = "";
+
+  private constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.onmessage = (e) => {
+      const at = performance.now();
+      const m = JSON.parse(e.data as string);
+      switch (m[0]) {
+        case "AUTH":
+          this.challenge = m[1];
+          break;
+        case "OK":
+          if (m[1] === this.#authId && this.#authWaiter) return this.#authWaiter(m[2]);
+          this.onOk?.(m[1], m[2], m[3], at);
+          break;
+        case "EVENT":
+          this.onEvent?.(m[1], m[2], at);
+          break;
+        case "EOSE":
+          this.onEose?.(m[1], at);
+          break;
+        case "CLOSED":
+          this.onClosed?.(m[1], m[2]);
+          break;
+      }
+    };
+  }
+
+  /** Connect and wait for the challenge (or a short grace period for relays without AUTH). */
+  static async connect(url: string): Promise<BenchClient> {
+    const c = new BenchClient(url);
+    await new Promise<void>((res, rej) => {
+      c.ws.onopen = () => res();
+      c.ws.onerror = () => rej(new Error(`cannot connect to ${url}`));
+    });
+    const until = Date.now() + 500;
+    while (!c.challenge && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    return c;
+  }
+
+  /** Authenticate with a signer that builds the kind 22242 event. */
+  async auth(sign: (challenge: string) => { id: string }): Promise<boolean> {
+    const ev = sign(this.challenge);
+    this.#authId = ev.id;
+    const p = new Promise<boolean>((res) => this.#authWaiter = res);
+    this.ws.send(JSON.stringify(["AUTH", ev]));
+    return await p;
+  }
+
+  send(s: string): void {
+    this.ws.send(s);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Percentile of a numeric sample (nearest rank). */
+export function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
