@@ -32,6 +32,7 @@ export interface Config {
   jobTtlSeconds: number;
   feedTtlSeconds: number;
   feedPollMs: number;
+  idleTimeoutSeconds: number;
 }
 
 /** Thrown for a bad setting; its message is the one line printed at start-up. */
@@ -99,6 +100,7 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     jobTtlSeconds: int("NEXUS_JOB_TTL_SECONDS", 86400, 1, 365 * 86400),
     feedTtlSeconds: int("NEXUS_FEED_TTL_SECONDS", 600, 10, 86400),
     feedPollMs: int("NEXUS_FEED_POLL_MS", 100, 10, 60_000),
+    idleTimeoutSeconds: int("NEXUS_IDLE_TIMEOUT_SECONDS", 30, 2, 3600),
   };
   return Object.freeze(config);
 }

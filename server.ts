@@ -53,7 +53,10 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
       // remoteAddr is gone once the request is upgraded: read it first.
       const ip = (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
       const relayUrl = config.relayUrl ?? relayUrlFrom(req);
-      const { socket, response } = Deno.upgradeWebSocket(req);
+      // The runtime pings a silent client at half the timeout and closes it at the timeout.
+      const { socket, response } = Deno.upgradeWebSocket(req, {
+        idleTimeout: config.idleTimeoutSeconds,
+      });
       attachSocket(relay, socket, ip, relayUrl);
       return response;
     }

@@ -52,3 +52,20 @@ Deno.test("a subscriber that never reads is closed and memory stays bounded", as
   await pub.close();
   await r.close();
 });
+
+Deno.test("idle clients that answer pings stay; dead ones are closed and accounted once", async () => {
+  const r = await startRelay({ NEXUS_IDLE_TIMEOUT_SECONDS: "2" });
+  const port = Number(new URL(r.http).port);
+  const live = await Client.connect(r.url); // Deno's client answers pings by itself.
+  const dead = await rawSocket(port); // Never reads, so never answers a ping.
+  await live.until(() => r.nexus.relay.connections.size === 2);
+  await live.until(() => r.nexus.relay.connections.size === 1, 8000);
+  assert(live.ws.readyState === WebSocket.OPEN, "a client answering pings was closed");
+  await new Promise((res) => setTimeout(res, 2500));
+  assert(live.ws.readyState === WebSocket.OPEN, "a client answering pings was closed");
+  dead.close();
+  await live.close();
+  await live.until(() => r.nexus.relay.connections.size === 0);
+  assert(r.nexus.relay.stats.connections === 0, `stats say ${r.nexus.relay.stats.connections}`);
+  await r.close();
+});
