@@ -110,7 +110,7 @@ async function ingest(events: Ev[], conns = 8, inflight = 16) {
       };
       c.onOk = (id, ok, msg, at) => {
         lat.push(at - sentAt.get(id)!);
-        if (!ok && !msg.startsWith("duplicate:")) refused++;
+        if (!ok && !msg.startsWith("duplicate:") && refused++ < 3) console.error("refused:", msg);
         if (++acked === mine.length) return done();
         if (next < mine.length) send();
       };

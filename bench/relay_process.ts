@@ -33,7 +33,7 @@ export async function startRelay(opts: { auth: boolean }): Promise<Relay> {
     if (m) port = Number(m[1]);
   }
   (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
+    for (let r; !(r = await reader.read()).done;) if (Deno.env.get("BENCH_RELAY_LOG")) console.error(r.value);
   })();
   return {
     url: `ws://127.0.0.1:${port}`,

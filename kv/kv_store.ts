@@ -17,7 +17,8 @@ const INLINE_MAX = 1536;
 /** Stay under Deno KV's per-atomic limits (1000 mutations, 800 KiB, 80 KiB of keys). */
 const BUDGET = { mutations: 900, bytes: 700_000, keyBytes: 72_000 };
 const MAX_BATCH = 128;
-const MAX_ATTEMPTS = 25;
+/** How long a batch keeps retrying when other writers keep winning the head check. */
+const MAX_RETRY_MS = 10_000;
 const FEED_CHUNK = 60_000;
 
 /** Settings of a KV store. */
@@ -41,6 +42,8 @@ export class KvStore implements NStore {
   #queue: Job[] = [];
   #draining = false;
   #closed = false;
+  /** Commits retried because another writer committed first (for stats). */
+  conflicts = 0;
 
   constructor(kv: Deno.Kv, opts: KvStoreOptions = {}) {
     this.kv = kv;
@@ -117,7 +120,8 @@ export class KvStore implements NStore {
 
   /** Commit a batch, splitting it when it would exceed an atomic's limits. */
   async #commit(batch: Job[]): Promise<void> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const deadline = Date.now() + MAX_RETRY_MS;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
       let planned: Planned;
       try {
         planned = await this.#plan(batch);
@@ -146,8 +150,10 @@ export class KvStore implements NStore {
         batch.forEach((j, i) => j.resolve(planned.results[i]!));
         return;
       }
-      // Another writer committed since we read the head: re-read and plan again.
-      await new Promise((r) => setTimeout(r, Math.random() * 2 * attempt));
+      // Another writer committed since we read the head: re-read and plan again, backing off at
+      // random so two busy isolates stop colliding.
+      this.conflicts++;
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 2 ** attempt)));
     }
     for (const j of batch) j.resolve(fail("error: storage is busy, try again"));
   }
