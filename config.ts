@@ -3,8 +3,16 @@
  * A bad value stops the start with one line naming the variable.
  */
 
+import type { Rate } from "./relay/token_bucket.ts";
+
 /** Who must authenticate (NIP-42) before what. */
 export type AuthMode = "required" | "writes" | "off";
+
+/** Token-bucket rates of one verb for unauthenticated and authenticated clients. */
+export interface TieredRate {
+  anonymous: Rate;
+  authenticated: Rate;
+}
 
 /** The relay's whole configuration. */
 export interface Config {
@@ -31,6 +39,14 @@ export interface Config {
   createdAtUpperLimit: number;
   jobTtlSeconds: number;
   feedTtlSeconds: number;
+  /** False turns every token bucket off (the per-IP connection cap stays). */
+  rateLimits: boolean;
+  eventRate: Readonly<TieredRate>;
+  reqRate: Readonly<TieredRate>;
+  /** Concurrent WebSocket connections per client IP; 0 for no cap. */
+  maxConnectionsPerIp: number;
+  /** Header naming the client IP (lower case), set only behind a trusted proxy. */
+  trustProxy: string | undefined;
 }
 
 /** Thrown for a bad setting; its message is the one line printed at start-up. */
@@ -67,6 +83,19 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
   if (pubkey !== undefined && !/^[0-9a-f]{64}$/.test(pubkey)) {
     throw new ConfigError(`NEXUS_PUBKEY must be 64 lowercase hex characters`);
   }
+  const rateLimits = str("NEXUS_RATE_LIMITS", "on");
+  if (rateLimits !== "on" && rateLimits !== "off") {
+    throw new ConfigError(`NEXUS_RATE_LIMITS must be on or off, got "${rateLimits}"`);
+  }
+  const rate = (name: string, perSecond: number, burst: number): Readonly<Rate> =>
+    Object.freeze({
+      perSecond: int(`NEXUS_${name}_RATE`, perSecond, 0, 1_000_000),
+      burst: int(`NEXUS_${name}_BURST`, burst, 1, 1_000_000),
+    });
+  const trust = str("NEXUS_TRUST_PROXY", "off").toLowerCase();
+  if (trust !== "off" && trust !== "on" && !/^[a-z0-9-]+$/.test(trust)) {
+    throw new ConfigError(`NEXUS_TRUST_PROXY must be off, on or a header name, got "${trust}"`);
+  }
   const deploy = env("DENO_DEPLOYMENT_ID") !== undefined;
   const maxLimit = int("NEXUS_MAX_LIMIT", 5000, 1, 100_000);
   const config: Config = {
@@ -97,6 +126,18 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     createdAtUpperLimit: int("NEXUS_CREATED_AT_UPPER_LIMIT", 900, 0, 10 * 365 * 86400),
     jobTtlSeconds: int("NEXUS_JOB_TTL_SECONDS", 86400, 1, 365 * 86400),
     feedTtlSeconds: int("NEXUS_FEED_TTL_SECONDS", 600, 10, 86400),
+    rateLimits: rateLimits === "on",
+    // Authenticated agents must sustain 100+ events/s with bursts; anonymous clients get less.
+    eventRate: Object.freeze({
+      anonymous: rate("EVENT_ANON", 20, 100),
+      authenticated: rate("EVENT_AUTHED", 200, 1000),
+    }),
+    reqRate: Object.freeze({
+      anonymous: rate("REQ_ANON", 10, 50),
+      authenticated: rate("REQ_AUTHED", 50, 200),
+    }),
+    maxConnectionsPerIp: int("NEXUS_MAX_CONNECTIONS_PER_IP", 200, 0, 1_000_000),
+    trustProxy: trust === "off" ? undefined : trust === "on" ? "x-forwarded-for" : trust,
   };
   return Object.freeze(config);
 }

@@ -6,9 +6,11 @@ import { dirname } from "node:path";
 import type { Config } from "./config.ts";
 import { KvStore } from "./kv/kv_store.ts";
 import { createHud } from "./hud/app.tsx";
+import { IpConnections } from "./relay/ip_connections.ts";
 import { relayInfo } from "./relay/nip11.ts";
 import { retention } from "./relay/policies/retention.ts";
 import { Relay } from "./relay/relay.ts";
+import { reason } from "./relay/reason.ts";
 import { attachSocket } from "./relay/websocket.ts";
 
 /** A running isolate of Nexus. */
@@ -16,6 +18,7 @@ export interface Nexus {
   fetch(req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response>;
   relay: Relay;
   kv: Deno.Kv;
+  /** Refuse new connections, tell clients, close their sockets and the store; idempotent. */
   close(): Promise<void>;
 }
 
@@ -39,17 +42,38 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   });
   const relay = new Relay({ config, store });
   const hud = createHud({ relay });
+  const ipConnections = new IpConnections(config.maxConnectionsPerIp);
+  let closing: Promise<void> | undefined;
 
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
       if (url.pathname !== "/") return new Response("Not found", { status: 404 });
+      if (closing) {
+        return new Response("Shutting down", { status: 503, headers: { "retry-after": "5" } });
+      }
       // remoteAddr is gone once the request is upgraded: read it first.
-      const ip = (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
+      const ip = clientIp(req, info, config.trustProxy);
+      // Refused before the upgrade, so an over-cap client costs no socket or relay state.
+      const release = ipConnections.acquire(ip);
+      if (!release) {
+        return new Response("Too many connections from your address", {
+          status: 429,
+          headers: { "retry-after": "10" },
+        });
+      }
       const relayUrl = config.relayUrl ?? relayUrlFrom(req);
-      const { socket, response } = Deno.upgradeWebSocket(req);
-      attachSocket(relay, socket, ip, relayUrl);
-      return response;
+      let upgraded: { socket: WebSocket; response: Response };
+      try {
+        upgraded = Deno.upgradeWebSocket(req);
+      } catch {
+        release();
+        return new Response("Bad WebSocket upgrade", { status: 400 });
+      }
+      upgraded.socket.addEventListener("close", release);
+      upgraded.socket.addEventListener("error", release);
+      attachSocket(relay, upgraded.socket, ip, relayUrl);
+      return upgraded.response;
     }
     if (url.pathname === "/" && req.headers.get("accept")?.includes("application/nostr+json")) {
       if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
@@ -67,9 +91,16 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     fetch,
     relay,
     kv,
-    async close() {
-      for (const c of [...relay.connections]) c.transport.close(1001, "relay shutting down");
-      await store.close();
+    close() {
+      return closing ??= (async () => {
+        const why = reason("error", "the relay is shutting down");
+        for (const c of [...relay.connections]) {
+          for (const id of c.subs.keys()) c.send(["CLOSED", id, why]);
+          c.notice(why);
+          c.transport.close(1001, "relay shutting down");
+        }
+        await store.close();
+      })();
     },
   };
 }
@@ -81,4 +112,17 @@ export function relayUrlFrom(req: Request): string {
   const proto = req.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() ??
     url.protocol.replace(":", "");
   return `${proto === "https" || proto === "wss" ? "wss" : "ws"}://${host}`;
+}
+
+/** The client IP: the remote address, or the first entry of the trusted proxy header if set. */
+export function clientIp(
+  req: Request,
+  info: Deno.ServeHandlerInfo | undefined,
+  trustedHeader: string | undefined,
+): string {
+  if (trustedHeader) {
+    const forwarded = req.headers.get(trustedHeader)?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
 }
