@@ -3,8 +3,16 @@
  * A bad value stops the start with one line naming the variable.
  */
 
+import type { Rate } from "./relay/token_bucket.ts";
+
 /** Who must authenticate (NIP-42) before what. */
 export type AuthMode = "required" | "writes" | "off";
+
+/** Token-bucket rates of one verb for unauthenticated and authenticated clients. */
+export interface TieredRate {
+  anonymous: Rate;
+  authenticated: Rate;
+}
 
 /** The relay's whole configuration. */
 export interface Config {
@@ -33,6 +41,16 @@ export interface Config {
   feedTtlSeconds: number;
   feedPollMs: number;
   idleTimeoutSeconds: number;
+  /** Unsent bytes a client may leave unread before it is told and disconnected. */
+  maxBufferedBytes: number;
+  /** False turns every token bucket off (the per-IP connection cap stays). */
+  rateLimits: boolean;
+  eventRate: Readonly<TieredRate>;
+  reqRate: Readonly<TieredRate>;
+  /** Concurrent WebSocket connections per client IP; 0 for no cap. */
+  maxConnectionsPerIp: number;
+  /** Header naming the client IP (lower case), set only behind a trusted proxy. */
+  trustProxy: string | undefined;
 }
 
 /** Thrown for a bad setting; its message is the one line printed at start-up. */
@@ -69,6 +87,19 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
   if (pubkey !== undefined && !/^[0-9a-f]{64}$/.test(pubkey)) {
     throw new ConfigError(`NEXUS_PUBKEY must be 64 lowercase hex characters`);
   }
+  const rateLimits = str("NEXUS_RATE_LIMITS", "on");
+  if (rateLimits !== "on" && rateLimits !== "off") {
+    throw new ConfigError(`NEXUS_RATE_LIMITS must be on or off, got "${rateLimits}"`);
+  }
+  const rate = (name: string, perSecond: number, burst: number): Readonly<Rate> =>
+    Object.freeze({
+      perSecond: int(`NEXUS_${name}_RATE`, perSecond, 0, 1_000_000),
+      burst: int(`NEXUS_${name}_BURST`, burst, 1, 1_000_000),
+    });
+  const trust = str("NEXUS_TRUST_PROXY", "off").toLowerCase();
+  if (trust !== "off" && trust !== "on" && !/^[a-z0-9-]+$/.test(trust)) {
+    throw new ConfigError(`NEXUS_TRUST_PROXY must be off, on or a header name, got "${trust}"`);
+  }
   const deploy = env("DENO_DEPLOYMENT_ID") !== undefined;
   const maxLimit = int("NEXUS_MAX_LIMIT", 5000, 1, 100_000);
   const config: Config = {
@@ -101,6 +132,19 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     feedTtlSeconds: int("NEXUS_FEED_TTL_SECONDS", 600, 10, 86400),
     feedPollMs: int("NEXUS_FEED_POLL_MS", 100, 10, 60_000),
     idleTimeoutSeconds: int("NEXUS_IDLE_TIMEOUT_SECONDS", 30, 2, 3600),
+    maxBufferedBytes: int("NEXUS_MAX_BUFFERED_BYTES", 8 * 1024 * 1024, 65536, 1024 ** 3),
+    rateLimits: rateLimits === "on",
+    // Authenticated agents must sustain 100+ events/s with bursts; anonymous clients get less.
+    eventRate: Object.freeze({
+      anonymous: rate("EVENT_ANON", 20, 100),
+      authenticated: rate("EVENT_AUTHED", 200, 1000),
+    }),
+    reqRate: Object.freeze({
+      anonymous: rate("REQ_ANON", 10, 50),
+      authenticated: rate("REQ_AUTHED", 50, 200),
+    }),
+    maxConnectionsPerIp: int("NEXUS_MAX_CONNECTIONS_PER_IP", 200, 0, 1_000_000),
+    trustProxy: trust === "off" ? undefined : trust === "on" ? "x-forwarded-for" : trust,
   };
   return Object.freeze(config);
 }

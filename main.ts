@@ -8,19 +8,42 @@ import { createNexus, openKv } from "./server.ts";
 const config = loadConfigOrExit();
 const nexus = createNexus(config, await openKv(config.kvPath));
 
+/** After a signal, exit by this deadline even if a socket or a commit is stuck. */
+const SHUTDOWN_DEADLINE_MS = 4000;
+
+let server: Deno.HttpServer | undefined;
+let stopping: Promise<void> | undefined;
+
+/**
+ * Stop serving: refuse new connections, tell clients (CLOSED per subscription, NOTICE), close
+ * their sockets, the HTTP server and the KV. Idempotent, so every signal and entry may call it.
+ */
+export function shutdown(): Promise<void> {
+  return stopping ??= (async () => {
+    await nexus.close();
+    // Clients that never answer the close handshake must not hold the exit.
+    await Promise.race([server?.shutdown(), new Promise((r) => setTimeout(r, 2000))]);
+  })();
+}
+
+/** Shut down on a signal and exit the process, within SHUTDOWN_DEADLINE_MS. */
+export function exitOnSignal(): void {
+  const timer = setTimeout(() => Deno.exit(1), SHUTDOWN_DEADLINE_MS);
+  Deno.unrefTimer(timer);
+  shutdown().then(() => Deno.exit(0), (err) => {
+    console.error("nexus: shutdown failed:", err);
+    Deno.exit(1);
+  });
+}
+
 if (import.meta.main) {
   // Deno Deploy picks the address itself; everywhere else PORT and HOST decide.
   const onDeploy = Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
-  const server = Deno.serve({
+  server = Deno.serve({
     ...(onDeploy ? {} : { port: config.port, hostname: config.host }),
     onListen: ({ hostname, port }) =>
       console.log(`nexus: relay listening on ws://${hostname}:${port}`),
   }, nexus.fetch);
-  const stop = async () => {
-    await nexus.close();
-    await server.shutdown();
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", exitOnSignal);
+  Deno.addSignalListener("SIGTERM", exitOnSignal);
 }

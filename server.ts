@@ -6,9 +6,11 @@ import { dirname } from "node:path";
 import type { Config } from "./config.ts";
 import { KvStore } from "./kv/kv_store.ts";
 import { createHud } from "./hud/app.tsx";
+import { IpConnections } from "./relay/ip_connections.ts";
 import { relayInfo } from "./relay/nip11.ts";
 import { retention } from "./relay/policies/retention.ts";
 import { Relay } from "./relay/relay.ts";
+import { reason } from "./relay/reason.ts";
 import { attachSocket } from "./relay/websocket.ts";
 import { Cluster } from "./relay/cluster.ts";
 
@@ -18,6 +20,7 @@ export interface Nexus {
   relay: Relay;
   cluster: Cluster;
   kv: Deno.Kv;
+  /** Refuse new connections, tell clients, close their sockets and the store; idempotent. */
   close(): Promise<void>;
 }
 
@@ -43,22 +46,41 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   const cluster = new Cluster(relay, kv, { pollMs: config.feedPollMs });
   // Starting late only means a few events reach this isolate by BroadcastChannel or not at all
   // before it has subscribers; nothing is owed to subscribers that do not exist yet.
-  void cluster.start();
+  cluster.start().catch((err) => console.error("nexus: change feed not followed:", err));
   const hud = createHud({ relay });
+  const ipConnections = new IpConnections(config.maxConnectionsPerIp);
+  let closing: Promise<void> | undefined;
 
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
       if (url.pathname !== "/") return new Response("Not found", { status: 404 });
+      if (closing) {
+        return new Response("Shutting down", { status: 503, headers: { "retry-after": "5" } });
+      }
       // remoteAddr is gone once the request is upgraded: read it first.
-      const ip = (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
+      const ip = clientIp(req, info, config.trustProxy);
+      // Refused before the upgrade, so an over-cap client costs no socket or relay state.
+      const release = ipConnections.acquire(ip);
+      if (!release) {
+        return new Response("Too many connections from your address", {
+          status: 429,
+          headers: { "retry-after": "10" },
+        });
+      }
       const relayUrl = config.relayUrl ?? relayUrlFrom(req);
-      // The runtime pings a silent client at half the timeout and closes it at the timeout.
-      const { socket, response } = Deno.upgradeWebSocket(req, {
-        idleTimeout: config.idleTimeoutSeconds,
-      });
-      attachSocket(relay, socket, ip, relayUrl);
-      return response;
+      let upgraded: { socket: WebSocket; response: Response };
+      try {
+        // The runtime pings a silent client at half the timeout and closes it at the timeout.
+        upgraded = Deno.upgradeWebSocket(req, { idleTimeout: config.idleTimeoutSeconds });
+      } catch {
+        release();
+        return new Response("Bad WebSocket upgrade", { status: 400 });
+      }
+      upgraded.socket.addEventListener("close", release);
+      upgraded.socket.addEventListener("error", release);
+      attachSocket(relay, upgraded.socket, ip, relayUrl);
+      return upgraded.response;
     }
     if (url.pathname === "/" && req.headers.get("accept")?.includes("application/nostr+json")) {
       if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
@@ -77,10 +99,17 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     relay,
     cluster,
     kv,
-    async close() {
-      for (const c of [...relay.connections]) c.transport.close(1001, "relay shutting down");
-      await cluster.close();
-      await store.close();
+    close() {
+      return closing ??= (async () => {
+        const why = reason("error", "the relay is shutting down");
+        for (const c of [...relay.connections]) {
+          for (const id of c.subs.keys()) c.send(["CLOSED", id, why]);
+          c.notice(why);
+          c.transport.close(1001, "relay shutting down");
+        }
+        await cluster.close();
+        await store.close();
+      })();
     },
   };
 }
@@ -92,4 +121,17 @@ export function relayUrlFrom(req: Request): string {
   const proto = req.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() ??
     url.protocol.replace(":", "");
   return `${proto === "https" || proto === "wss" ? "wss" : "ws"}://${host}`;
+}
+
+/** The client IP: the remote address, or the first entry of the trusted proxy header if set. */
+export function clientIp(
+  req: Request,
+  info: Deno.ServeHandlerInfo | undefined,
+  trustedHeader: string | undefined,
+): string {
+  if (trustedHeader) {
+    const forwarded = req.headers.get(trustedHeader)?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
 }

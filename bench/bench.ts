@@ -184,7 +184,7 @@ async function query(events: Ev[], n: number, conns = 8, inflight = 4) {
         sentAt.set(sub, performance.now());
         c.send(JSON.stringify(["REQ", sub, specs[i]]));
       };
-      c.onEvent = (sub, ev) => got.get(sub)?.push(ev.id);
+      c.onEvent = (sub, id) => got.get(sub)?.push(id);
       c.onEose = (sub, at) => {
         lat.push(at - sentAt.get(sub)!);
         c.send(JSON.stringify(["CLOSE", sub]));
@@ -237,10 +237,10 @@ async function fanout(subscribers: number, rate: number, seconds: number) {
   await Promise.all(subs.map((c, i) =>
     new Promise<void>((res) => {
       c.onEose = () => res();
-      c.onEvent = (_sub, ev, at) => {
-        const t = sentAt.get(ev.id);
+      c.onEvent = (_sub, id, _raw, at) => {
+        const t = sentAt.get(id);
         if (t === undefined) return void unexpected++;
-        received[i]!.set(ev.id, (received[i]!.get(ev.id) ?? 0) + 1);
+        received[i]!.set(id, (received[i]!.get(id) ?? 0) + 1);
         lat.push(at - t);
       };
       c.send(
@@ -324,8 +324,8 @@ async function jobs(n: number) {
       JSON.stringify(["REQ", "jobs", { kinds: [5050], since: Math.floor(Date.now() / 1000) }]),
     );
   });
-  provider.onEvent = (_s, ev) => {
-    const job = ev as unknown as Ev;
+  provider.onEvent = (_s, _id, raw) => {
+    const job = JSON.parse(raw)[2] as Ev;
     const fb = sign(providerSk, {
       kind: 7000,
       tags: [["status", "processing"], ["e", job.id], ["p", job.pubkey]],
@@ -360,8 +360,8 @@ async function jobs(n: number) {
     const t0 = performance.now();
     const ok = await new Promise<boolean>((res) => {
       const timer = setTimeout(() => res(false), 5000);
-      customer.onEvent = (_s, ev, at) => {
-        const e = ev as unknown as Ev;
+      customer.onEvent = (_s, _id, raw, at) => {
+        const e = JSON.parse(raw)[2] as Ev;
         if (e.kind === 6050 && e.tags.some((t) => t[0] === "e" && t[1] === job.id)) {
           clearTimeout(timer);
           lat.push(at - t0);

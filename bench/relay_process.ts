@@ -33,7 +33,9 @@ export async function startRelay(opts: { auth: boolean }): Promise<Relay> {
     if (m) port = Number(m[1]);
   }
   (async () => {
-    for (let r; !(r = await reader.read()).done;) if (Deno.env.get("BENCH_RELAY_LOG")) console.error(r.value);
+    for (let r; !(r = await reader.read()).done;) {
+      if (Deno.env.get("BENCH_RELAY_LOG")) console.error(r.value);
+    }
   })();
   return {
     url: `ws://127.0.0.1:${port}`,

@@ -41,7 +41,13 @@ export class FeedTailer {
 
   /** Start from the current head: only events committed from now on are delivered. */
   async start(): Promise<void> {
-    this.#pos = (await this.#kv.get<number>([P.feedHead])).value ?? 0;
+    try {
+      this.#pos = (await this.#kv.get<number>([P.feedHead])).value ?? 0;
+    } catch (err) {
+      if (this.#closed) return; // closed before it started: nothing to follow
+      throw err;
+    }
+    if (this.#closed) return;
     this.#timer = setInterval(() => this.poll(), this.#pollMs);
     this.#watch();
   }

@@ -102,7 +102,9 @@ export class KvStore implements NStore {
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#draining) await new Promise((r) => setTimeout(r, 5));
-    this.kv.close();
+    try {
+      this.kv.close();
+    } catch { /* already closed (e.g. the KV failed underneath): shutdown must still finish */ }
   }
 
   async #drain(): Promise<void> {

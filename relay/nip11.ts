@@ -1,5 +1,5 @@
 /** @module NIP-11: the relay information document, derived from the live configuration. */
-import type { Config } from "../config.ts";
+import type { Config, TieredRate } from "../config.ts";
 import { VERSION } from "../version.ts";
 
 /** NIPs that work end to end in this build. */
@@ -27,9 +27,19 @@ export function relayInfo(c: Readonly<Config>): Record<string, unknown> {
       payment_required: false,
       created_at_lower_limit: c.createdAtLowerLimit,
       created_at_upper_limit: c.createdAtUpperLimit,
+      max_filter_values: c.maxFilterValues,
+      // Nexus-specific: token buckets ({per_second, burst}; per_second 0 = unlimited) and the IP cap.
+      nexus_event_rate: c.rateLimits ? tiers(c.eventRate) : null,
+      nexus_req_rate: c.rateLimits ? tiers(c.reqRate) : null,
+      nexus_max_connections_per_ip: c.maxConnectionsPerIp,
     },
   };
   if (c.pubkey) info.pubkey = c.pubkey;
   if (c.contact) info.contact = c.contact;
   return info;
+}
+
+function tiers(t: Readonly<TieredRate>): Record<string, unknown> {
+  const one = (r: TieredRate["anonymous"]) => ({ per_second: r.perSecond, burst: r.burst });
+  return { anonymous: one(t.anonymous), authenticated: one(t.authenticated) };
 }

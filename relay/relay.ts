@@ -12,6 +12,7 @@ import { noAuthEvents } from "./policies/auth_events.ts";
 import { notExpired } from "./policies/expiration.ts";
 import { canRead } from "./policies/privacy.ts";
 import { protectedEvents } from "./policies/protected.ts";
+import { eventRateLimit, reqRateLimit } from "./policies/rate_limit.ts";
 import { createdAtWindow } from "./policies/timestamps.ts";
 import { Stats } from "./stats.ts";
 import { type Sub, SubIndex } from "./subscriptions.ts";
@@ -51,12 +52,17 @@ export class Relay {
     this.eventPolicy = pipeEvent(
       noAuthEvents,
       authForWrites(c.auth),
+      ...(c.rateLimits ? [eventRateLimit(c.eventRate)] : []),
       protectedEvents,
       createdAtWindow(c.createdAtLowerLimit, c.createdAtUpperLimit),
       notExpired,
       ...(opts.eventPolicies ?? []),
     );
-    this.filterPolicy = pipeFilter(authForReads(c.auth), ...(opts.filterPolicies ?? []));
+    this.filterPolicy = pipeFilter(
+      authForReads(c.auth),
+      ...(c.rateLimits ? [reqRateLimit(c.reqRate)] : []),
+      ...(opts.filterPolicies ?? []),
+    );
   }
 
   /** An event was accepted by this isolate: deliver it here and tell the hooks. */

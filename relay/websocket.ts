@@ -2,9 +2,6 @@
 import { Connection } from "./connection.ts";
 import type { Relay } from "./relay.ts";
 
-/** Bytes a client may leave unread before it is told and disconnected. */
-export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-
 /** Attach a relay connection to an upgraded socket. */
 export function attachSocket(
   relay: Relay,
@@ -18,7 +15,7 @@ export function attachSocket(
     {
       send(data) {
         if (socket.readyState !== WebSocket.OPEN || closing) return;
-        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+        if (socket.bufferedAmount > relay.config.maxBufferedBytes) {
           closing = true;
           socket.send(
             JSON.stringify(["NOTICE", "error: you are not reading fast enough, closing"]),

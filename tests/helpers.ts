@@ -13,11 +13,15 @@ export interface TestRelay {
   close(): Promise<void>;
 }
 
-/** Start a relay with environment overrides; KV in a fresh temporary file unless given. */
+/**
+ * Start a relay with environment overrides; KV in a fresh temporary file unless given. Auth and
+ * rate limits are off unless a test turns them on, so bulk tests are not throttled.
+ */
 export async function startRelay(env: Record<string, string> = {}): Promise<TestRelay> {
   const dir = env.NEXUS_KV_PATH ? undefined : await Deno.makeTempDir({ prefix: "nexus-test-" });
   const kvPath = env.NEXUS_KV_PATH ?? `${dir}/nexus.sqlite`;
-  const config = loadConfig((n) => ({ NEXUS_AUTH: "off", ...env, NEXUS_KV_PATH: kvPath })[n]);
+  const defaults = { NEXUS_AUTH: "off", NEXUS_RATE_LIMITS: "off" };
+  const config = loadConfig((n) => ({ ...defaults, ...env, NEXUS_KV_PATH: kvPath })[n]);
   const nexus = createNexus(config, await openKv(kvPath));
   const ac = new AbortController();
   const server = Deno.serve(
