@@ -3,6 +3,8 @@
  * answers WebSocket upgrades (the relay), `Accept: application/nostr+json` (NIP-11) and browsers (HUD).
  */
 import { dirname } from "node:path";
+import { createCommerceApi } from "./commerce/api.ts";
+import { JobBoard } from "./commerce/job_board.ts";
 import type { Config } from "./config.ts";
 import { KvStore } from "./kv/kv_store.ts";
 import { createHud } from "./hud/app.tsx";
@@ -15,6 +17,8 @@ import { attachSocket } from "./relay/websocket.ts";
 export interface Nexus {
   fetch(req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response>;
   relay: Relay;
+  /** The agent-commerce view (a MarketSource for the HUD). */
+  board: JobBoard;
   kv: Deno.Kv;
   close(): Promise<void>;
 }
@@ -24,6 +28,8 @@ const CORS = {
   "access-control-allow-headers": "*",
   "access-control-allow-methods": "GET, OPTIONS",
 };
+
+const BOARD_REFRESH_MS = 30_000;
 
 /** Open the KV at the configured path, creating its directory. */
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
@@ -39,6 +45,15 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   });
   const relay = new Relay({ config, store });
   const hud = createHud({ relay });
+  // Rebuilt from the store at start, fed by accepted events, refreshed for other isolates' writes.
+  const board = new JobBoard({
+    store,
+    ttlSeconds: config.jobTtlSeconds,
+    refreshMs: BOARD_REFRESH_MS,
+  });
+  relay.onAccepted.push((ev) => board.ingest(ev, Date.now()));
+  board.start();
+  const commerce = createCommerceApi(board);
 
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
@@ -60,15 +75,20 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     if (req.method === "OPTIONS" && url.pathname === "/") {
       return new Response(null, { status: 204, headers: CORS });
     }
+    if (url.pathname.startsWith("/api/jobs") || url.pathname.startsWith("/api/providers")) {
+      return commerce.fetch(req);
+    }
     return hud.fetch(req);
   };
 
   return {
     fetch,
     relay,
+    board,
     kv,
     async close() {
       for (const c of [...relay.connections]) c.transport.close(1001, "relay shutting down");
+      await board.close();
       await store.close();
     },
   };
