@@ -3,6 +3,8 @@
  * answers WebSocket upgrades (the relay), `Accept: application/nostr+json` (NIP-11) and browsers (HUD).
  */
 import { dirname } from "node:path";
+import { createCommerceApi } from "./commerce/api.ts";
+import { JobBoard } from "./commerce/job_board.ts";
 import type { Config } from "./config.ts";
 import { KvStore } from "./kv/kv_store.ts";
 import { createHud } from "./hud/app.tsx";
@@ -19,6 +21,8 @@ export interface Nexus {
   fetch(req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response>;
   relay: Relay;
   cluster: Cluster;
+  /** The agent-commerce view (a MarketSource for the HUD). */
+  board: JobBoard;
   kv: Deno.Kv;
   /** Refuse new connections, tell clients, close their sockets and the store; idempotent. */
   close(): Promise<void>;
@@ -29,6 +33,8 @@ const CORS = {
   "access-control-allow-headers": "*",
   "access-control-allow-methods": "GET, OPTIONS",
 };
+
+const BOARD_REFRESH_MS = 30_000;
 
 /** Open the KV at the configured path, creating its directory. */
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
@@ -50,6 +56,16 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   const hud = createHud({ relay });
   const ipConnections = new IpConnections(config.maxConnectionsPerIp);
   let closing: Promise<void> | undefined;
+  // Rebuilt from the store at start, fed by accepted events, refreshed for other isolates' writes.
+  const board = new JobBoard({
+    store,
+    ttlSeconds: config.jobTtlSeconds,
+    refreshMs: BOARD_REFRESH_MS,
+  });
+  // Every event this isolate learns of, whichever isolate or instance stored it.
+  relay.onDelivered.push((ev) => board.ingest(ev, Date.now()));
+  board.start();
+  const commerce = createCommerceApi(board);
 
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
@@ -91,6 +107,9 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     if (req.method === "OPTIONS" && url.pathname === "/") {
       return new Response(null, { status: 204, headers: CORS });
     }
+    if (url.pathname.startsWith("/api/jobs") || url.pathname.startsWith("/api/providers")) {
+      return commerce.fetch(req);
+    }
     return hud.fetch(req);
   };
 
@@ -98,6 +117,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     fetch,
     relay,
     cluster,
+    board,
     kv,
     close() {
       return closing ??= (async () => {
@@ -108,6 +128,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
           c.transport.close(1001, "relay shutting down");
         }
         await cluster.close();
+        await board.close();
         await store.close();
       })();
     },

@@ -9,8 +9,8 @@ import { FeedTailer } from "../kv/feed.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 import type { Relay } from "./relay.ts";
 
-/** The BroadcastChannel name Nexus isolates share. */
-export const CHANNEL = "nexus-events";
+/** The BroadcastChannel name prefix; the store's id follows, so relays on other stores never mix. */
+export const CHANNEL = "nexus-events:";
 
 interface Batch {
   from: string;
@@ -30,7 +30,9 @@ export interface ClusterOptions {
 export class Cluster {
   readonly id = crypto.randomUUID();
   #relay: Relay;
-  #channel = new BroadcastChannel(CHANNEL);
+  #channel: BroadcastChannel | undefined;
+  #kv: Deno.Kv;
+  #closed = false;
   #feed: FeedTailer;
   #out: string[] = [];
   #n = 0;
@@ -42,23 +44,30 @@ export class Cluster {
 
   constructor(relay: Relay, kv: Deno.Kv, opts: ClusterOptions = {}) {
     this.#relay = relay;
+    this.#kv = kv;
     this.#maxBatch = opts.maxBatch ?? 256;
     this.#feed = new FeedTailer(kv, (events) => {
       for (const ev of events) relay.deliver(ev, JSON.stringify(ev));
     }, { pollMs: opts.pollMs });
-    this.#channel.onmessage = (e: MessageEvent<Batch>) => this.#receive(e.data);
     relay.onAccepted.push((_ev, json) => this.#send(json));
   }
 
-  /** Begin tailing the feed. */
+  /** Join the channel of this store's isolates and begin tailing the feed. */
   async start(): Promise<void> {
+    const id = await storeId(this.#kv);
+    if (this.#closed) return;
+    this.#channel = new BroadcastChannel(CHANNEL + id);
+    this.#channel.onmessage = (e: MessageEvent<Batch>) => this.#receive(e.data);
     await this.#feed.start();
   }
 
   /** Close the channel and the feed watcher so the process can exit. */
   async close(): Promise<void> {
-    this.#channel.onmessage = null;
-    this.#channel.close();
+    this.#closed = true;
+    if (this.#channel) {
+      this.#channel.onmessage = null;
+      this.#channel.close();
+    }
     await this.#feed.close();
   }
 
@@ -77,6 +86,7 @@ export class Cluster {
     if (this.#out.length === 0) return;
     const items = this.#out;
     this.#out = [];
+    if (!this.#channel) return; // not started yet: the feed carries these
     try {
       this.#channel.postMessage({ from: this.id, n: ++this.#n, items } satisfies Batch);
     } catch {
@@ -97,4 +107,13 @@ export class Cluster {
       this.#relay.deliver(ev, json);
     }
   }
+}
+
+/** A random id kept in the store, shared by every isolate and instance that opens it. */
+async function storeId(kv: Deno.Kv): Promise<string> {
+  const key = ["meta", "store-id"];
+  const fresh = crypto.randomUUID();
+  // Insert-if-absent: whoever commits first names the store; everyone reads the winner.
+  await kv.atomic().check({ key, versionstamp: null }).set(key, fresh).commit();
+  return (await kv.get<string>(key)).value ?? fresh;
 }

@@ -3,13 +3,14 @@ import type { Config, TieredRate } from "../config.ts";
 import { VERSION } from "../version.ts";
 
 /** NIPs that work end to end in this build. */
-export const SUPPORTED_NIPS = [1, 9, 11, 40, 42, 45, 70];
+export const SUPPORTED_NIPS = [1, 9, 11, 40, 42, 45, 70, 89, 90];
 
 /** The NIP-11 document for a configuration. */
 export function relayInfo(c: Readonly<Config>): Record<string, unknown> {
   const info: Record<string, unknown> = {
     name: c.name,
-    description: c.description,
+    description:
+      `${c.description} Job events (kinds 5000-7000) are kept for ${c.jobTtlSeconds} seconds from receipt.`,
     software: "https://github.com/nexus-relay/nexus",
     version: VERSION,
     supported_nips: SUPPORTED_NIPS,
@@ -34,6 +35,8 @@ export function relayInfo(c: Readonly<Config>): Record<string, unknown> {
       nexus_max_connections_per_ip: c.maxConnectionsPerIp,
     },
   };
+  // Nexus-specific: how long NIP-90 job events are kept, for agents planning their polling.
+  info.nexus = { retention: { job_kinds: [5000, 7000], job_ttl_seconds: c.jobTtlSeconds } };
   if (c.pubkey) info.pubkey = c.pubkey;
   if (c.contact) info.contact = c.contact;
   return info;

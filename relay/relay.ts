@@ -43,6 +43,8 @@ export class Relay {
   readonly filterPolicy: FilterPolicy;
   /** Hooks run after an event is accepted here (on-event-saved); e.g. cross-isolate broadcast. */
   readonly onAccepted: EventHook[] = [];
+  /** Hooks run once per event this isolate learns of, from any path (local, other isolates, feed). */
+  readonly onDelivered: Array<(ev: NostrEvent) => void> = [];
   #recent = new Set<string>();
 
   constructor(opts: RelayOptions) {
@@ -84,6 +86,7 @@ export class Relay {
         if (--n <= 0) break;
       }
     }
+    for (const h of this.onDelivered) h(ev);
     for (const sub of this.subs.match(ev)) {
       if (!canRead(ev, sub.conn)) continue;
       sub.conn.pushEvent(sub as Sub<Connection>, ev, json);

@@ -1,0 +1,187 @@
+/**
+ * @module One NIP-90 job and its state machine, derived only from the tags of the request, its
+ * feedback (kind 7000), its results (6000-6999) and a kind 5 deletion by the customer. Content is
+ * never read, so encrypted jobs are tracked like any other.
+ */
+
+/** Every state a job can be in on the board. */
+export type JobState =
+  | "requested"
+  | "payment-required"
+  | "processing"
+  | "partial"
+  | "success"
+  | "error"
+  | "cancelled"
+  | "expired";
+
+/** Every job state, for validating query parameters. */
+export const JOB_STATES: readonly JobState[] = [
+  "requested",
+  "payment-required",
+  "processing",
+  "partial",
+  "success",
+  "error",
+  "cancelled",
+  "expired",
+];
+
+/** NIP-90 feedback statuses a provider can report. */
+export type FeedbackStatus = "payment-required" | "processing" | "partial" | "success" | "error";
+
+// When providers disagree, the job shows the most advanced answer: one success beats any errors.
+const RANK: Record<FeedbackStatus, number> = {
+  "error": 1,
+  "payment-required": 2,
+  "processing": 3,
+  "partial": 4,
+  "success": 5,
+};
+
+/** What one provider did for one job. */
+export interface ProviderTrack {
+  pubkey: string;
+  status: FeedbackStatus | undefined;
+  /** created_at of the feedback that set `status`, so late-arriving older feedback cannot win. */
+  statusAt: number;
+  feedback: number;
+  results: number;
+  firstFeedbackMs: number | undefined;
+  firstResultMs: number | undefined;
+}
+
+/** A job as the board knows it. */
+export interface Job {
+  id: string;
+  kind: number;
+  customer: string;
+  created_at: number;
+  /** When the request was seen (ms): receipt time when live, created_at when rebuilt from store. */
+  requestMs: number | undefined;
+  /** Unix seconds after which an unfinished job is expired (retention or NIP-40 expiration). */
+  expiresAt: number;
+  encrypted: boolean;
+  /** Providers the customer addressed with `p` tags. */
+  targets: string[];
+  providers: Map<string, ProviderTrack>;
+  cancelled: boolean;
+  /** False while only feedback or results were seen (they can arrive before the request). */
+  requestSeen: boolean;
+}
+
+/** A job known only from an answer to it, until (if ever) the request itself arrives. */
+export function placeholderJob(
+  id: string,
+  kind: number,
+  customer: string,
+  createdAt: number,
+  expiresAt: number,
+): Job {
+  return {
+    id,
+    kind,
+    customer,
+    created_at: createdAt,
+    requestMs: undefined,
+    expiresAt,
+    encrypted: false,
+    targets: [],
+    providers: new Map(),
+    cancelled: false,
+    requestSeen: false,
+  };
+}
+
+/** Record the request itself. */
+export function applyRequest(
+  job: Job,
+  ev: { pubkey: string; kind: number; created_at: number; tags: string[][] },
+  seenMs: number,
+  expiresAt: number,
+): void {
+  job.kind = ev.kind;
+  job.customer = ev.pubkey;
+  job.created_at = ev.created_at;
+  job.requestMs = seenMs;
+  job.expiresAt = expiresAt;
+  job.encrypted = ev.tags.some((t) => t[0] === "encrypted");
+  job.targets = ev.tags.filter((t) => t[0] === "p" && t[1]).map((t) => t[1]!);
+  job.requestSeen = true;
+}
+
+function track(job: Job, pubkey: string): ProviderTrack {
+  let p = job.providers.get(pubkey);
+  if (!p) {
+    p = {
+      pubkey,
+      status: undefined,
+      statusAt: -1,
+      feedback: 0,
+      results: 0,
+      firstFeedbackMs: undefined,
+      firstResultMs: undefined,
+    };
+    job.providers.set(pubkey, p);
+  }
+  return p;
+}
+
+/** Record a kind 7000 feedback from a provider; unknown statuses count as feedback only. */
+export function applyFeedback(
+  job: Job,
+  provider: string,
+  status: string | undefined,
+  createdAt: number,
+  seenMs: number,
+): void {
+  const p = track(job, provider);
+  p.feedback++;
+  if (p.firstFeedbackMs === undefined || seenMs < p.firstFeedbackMs) p.firstFeedbackMs = seenMs;
+  if (status === undefined || !(status in RANK)) return;
+  // A delivered result is final for that provider; later feedback does not undo it.
+  if (p.results > 0) return;
+  if (createdAt >= p.statusAt) {
+    p.status = status as FeedbackStatus;
+    p.statusAt = createdAt;
+  }
+}
+
+/** Record a result (kind 6000-6999) from a provider. */
+export function applyResult(job: Job, provider: string, seenMs: number): void {
+  const p = track(job, provider);
+  p.results++;
+  if (p.firstResultMs === undefined || seenMs < p.firstResultMs) p.firstResultMs = seenMs;
+  p.status = "success";
+}
+
+/** The job's state at a time (unix seconds). */
+export function jobState(job: Job, nowSec: number): JobState {
+  if (job.cancelled) return "cancelled";
+  let best: FeedbackStatus | undefined;
+  for (const p of job.providers.values()) {
+    if (p.status && (!best || RANK[p.status] > RANK[best])) best = p.status;
+  }
+  if (best === "success" || best === "error") return best;
+  if (nowSec >= job.expiresAt) return "expired";
+  return best ?? "requested";
+}
+
+/** Milliseconds from the request to a later moment, or null when either is unknown. */
+export function sinceRequest(job: Job, ms: number | undefined): number | null {
+  if (ms === undefined || job.requestMs === undefined) return null;
+  return Math.max(0, ms - job.requestMs);
+}
+
+/** The earliest of a per-provider time across all providers of a job. */
+export function firstOf(
+  job: Job,
+  pick: (p: ProviderTrack) => number | undefined,
+): number | undefined {
+  let out: number | undefined;
+  for (const p of job.providers.values()) {
+    const v = pick(p);
+    if (v !== undefined && (out === undefined || v < out)) out = v;
+  }
+  return out;
+}
