@@ -254,10 +254,7 @@ export class Connection implements ConnInfo {
     const priv = req.filters.map(privatePart).filter((f): f is Filter => f !== undefined);
     if (priv.length > 0) {
       count -= await store.count(priv);
-      if (this.pubkeys.size > 0) {
-        const visible = await store.query(priv);
-        count += visible.filter((ev) => canRead(ev, this)).length;
-      }
+      if (this.pubkeys.size > 0) count += await store.count(readableParts(priv, this.pubkeys));
     }
     this.send(["COUNT", req.id, { count }]);
   }
@@ -292,6 +289,24 @@ const PRIVATE = [4, 1059];
 function privatePart(f: Filter): Filter | undefined {
   const kinds = f.kinds ? f.kinds.filter((k) => PRIVATE.includes(k)) : PRIVATE;
   return kinds.length > 0 ? { ...f, kinds, limit: undefined } : undefined;
+}
+
+/**
+ * Narrow private filters to what a connection may read (author or `p` recipient is one of its
+ * pubkeys), so counting them is an index scan rather than a read of every stored DM. A filter that
+ * already has `#p` is intersected with the pubkeys, which misses an event whose matching `p` tag
+ * and whose tag naming the reader are different tags: an undercount only, never a leak.
+ */
+function readableParts(filters: Filter[], pubkeys: ReadonlySet<string>): Filter[] {
+  const mine = [...pubkeys];
+  const out: Filter[] = [];
+  for (const f of filters) {
+    const authors = f.authors ? f.authors.filter((a) => pubkeys.has(a)) : mine;
+    if (authors.length > 0) out.push({ ...f, authors });
+    const ps = f["#p"] ? f["#p"].filter((p) => pubkeys.has(p)) : mine;
+    if (ps.length > 0) out.push({ ...f, "#p": ps });
+  }
+  return out;
 }
 
 function utf8Length(s: string): number {
