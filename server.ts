@@ -9,6 +9,7 @@ import { createHud } from "./hud/app.tsx";
 import { relayInfo } from "./relay/nip11.ts";
 import { retention } from "./relay/policies/retention.ts";
 import { Relay } from "./relay/relay.ts";
+import { statsChannelName, StatsHub } from "./relay/stats_hub.ts";
 import { attachSocket } from "./relay/websocket.ts";
 
 /** A running isolate of Nexus. */
@@ -38,7 +39,22 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     feedTtlMs: config.feedTtlSeconds * 1000,
   });
   const relay = new Relay({ config, store });
-  const hud = createHud({ relay });
+  const stats = new StatsHub(relay, { channel: statsChannelName(config.kvPath) });
+  const hud = createHud({
+    stats,
+    settings: {
+      name: config.name,
+      auth: config.auth,
+      retention: {
+        job_ttl_seconds: config.jobTtlSeconds,
+        feed_ttl_seconds: config.feedTtlSeconds,
+        created_at_lower_limit_seconds: config.createdAtLowerLimit,
+        created_at_upper_limit_seconds: config.createdAtUpperLimit,
+        nip40_expiration: true,
+      },
+    },
+    relayUrl: (req) => config.relayUrl ?? relayUrlFrom(req),
+  });
 
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
@@ -68,6 +84,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     relay,
     kv,
     async close() {
+      stats.close();
       for (const c of [...relay.connections]) c.transport.close(1001, "relay shutting down");
       await store.close();
     },
