@@ -20,7 +20,7 @@ export const Table: FC<TableProps> = ({ r, list, head, empty }) => {
     <div class="table-wrap">
       <table>
         <thead>
-          <tr>{head.map((h) => <th>{h}</th>)}</tr>
+          <tr>{head.map((h) => <th key={h}>{h}</th>)}</tr>
         </thead>
         <tbody data-list={list} data-cols={head.length} data-empty={empty}>
           {rows.length === 0
