@@ -35,7 +35,14 @@ export class CdpSession {
       if (msg.error) p.rej(new Error(`CDP error: ${JSON.stringify(msg.error)}`));
       else p.res(msg.result);
     };
-    this.closed = new Promise((res) => ws.addEventListener("close", () => res()));
+    this.closed = new Promise((res) =>
+      ws.addEventListener("close", () => {
+        // Nothing more will arrive: fail what is still waiting instead of hanging.
+        for (const p of this.#pending.values()) p.rej(new Error("CDP connection closed"));
+        this.#pending.clear();
+        res();
+      })
+    );
   }
 
   /** Connect to a DevTools WebSocket URL. */
@@ -176,10 +183,21 @@ export class Browser {
 
   /** Kill Chromium and remove its profile; safe to call on any path. */
   async close(): Promise<void> {
+    // Ask Chromium to quit so it takes its helper processes down with it; kill it if it lingers.
+    const browser = this.#sessions[0];
+    if (browser) await browser.send("Browser.close").catch(() => {});
     for (const s of this.#sessions) await s.close().catch(() => {});
-    try {
-      this.child.kill("SIGKILL");
-    } catch { /* already exited */ }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const exited = await Promise.race([
+      this.child.status.then(() => true),
+      new Promise<false>((res) => (timer = setTimeout(() => res(false), 3000))),
+    ]);
+    clearTimeout(timer);
+    if (!exited) {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* exited meanwhile */ }
+    }
     await this.child.status;
     await this.drained;
     await Deno.remove(this.profile, { recursive: true }).catch(() => {});
