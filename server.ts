@@ -13,6 +13,7 @@ import { relayInfo } from "./relay/nip11.ts";
 import { retention } from "./relay/policies/retention.ts";
 import { Relay } from "./relay/relay.ts";
 import { reason } from "./relay/reason.ts";
+import { statsChannelName, StatsHub } from "./relay/stats_hub.ts";
 import { attachSocket } from "./relay/websocket.ts";
 import { Cluster } from "./relay/cluster.ts";
 
@@ -53,7 +54,6 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   // Starting late only means a few events reach this isolate by BroadcastChannel or not at all
   // before it has subscribers; nothing is owed to subscribers that do not exist yet.
   cluster.start().catch((err) => console.error("nexus: change feed not followed:", err));
-  const hud = createHud({ relay });
   const ipConnections = new IpConnections(config.maxConnectionsPerIp);
   let closing: Promise<void> | undefined;
   // Rebuilt from the store at start, fed by accepted events, refreshed for other isolates' writes.
@@ -66,6 +66,23 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   relay.onDelivered.push((ev) => board.ingest(ev, Date.now()));
   board.start();
   const commerce = createCommerceApi(board);
+  const stats = new StatsHub(relay, { channel: statsChannelName(config.kvPath) });
+  const hud = createHud({
+    stats,
+    settings: {
+      name: config.name,
+      auth: config.auth,
+      retention: {
+        job_ttl_seconds: config.jobTtlSeconds,
+        feed_ttl_seconds: config.feedTtlSeconds,
+        created_at_lower_limit_seconds: config.createdAtLowerLimit,
+        created_at_upper_limit_seconds: config.createdAtUpperLimit,
+        nip40_expiration: true,
+      },
+    },
+    relayUrl: (req) => config.relayUrl ?? relayUrlFrom(req),
+    market: board,
+  });
 
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
@@ -127,6 +144,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
           c.notice(why);
           c.transport.close(1001, "relay shutting down");
         }
+        stats.close();
         await cluster.close();
         await board.close();
         await store.close();

@@ -1,35 +1,51 @@
 /** @module The HUD and JSON stats routes, as a Hono app that only reads the relay's counters. */
 import { Hono } from "hono";
-import type { Relay } from "../relay/relay.ts";
-import { VERSION } from "../version.ts";
+import { emptyMarket, type MarketSource } from "../commerce/summary.ts";
+import type { AggregateStats } from "../relay/stats_snapshot.ts";
+import { toPrometheus } from "./metrics.ts";
+import { Page } from "./page.tsx";
+import { buildReport, type RelaySettings, type StatsReport } from "./report.ts";
 
-/** Build the HUD app. */
-export function createHud({ relay }: { relay: Relay }): Hono {
+/** Anything that can sum the relay's stats now (the StatsHub). */
+export interface StatsSource {
+  snapshot(): AggregateStats;
+}
+
+/** What the HUD needs. */
+export interface HudOptions {
+  stats: StatsSource;
+  settings: RelaySettings;
+  /** The relay URL a client reached this page with. */
+  relayUrl: (req: Request) => string;
+  market?: MarketSource;
+}
+
+/** Build the HUD app: `/` (page), `/api/stats` (JSON) and `/metrics` (Prometheus). */
+export function createHud(opts: HudOptions): Hono {
   const app = new Hono();
-  const snapshot = () => ({
-    version: VERSION,
-    uptime_seconds: Math.floor((Date.now() - relay.stats.startedAt) / 1000),
-    connections: relay.stats.connections,
-    subscriptions: relay.subs.size,
-    events: { received: relay.stats.received, stored: relay.stats.stored },
-  });
+  const report = (req: Request): StatsReport =>
+    buildReport(
+      opts.stats.snapshot(),
+      opts.market?.summary() ?? emptyMarket(),
+      opts.settings,
+      opts.relayUrl(req),
+    );
   app.get("/api/stats", (c) => {
     c.header("access-control-allow-origin", "*");
-    return c.json(snapshot());
+    c.header("cache-control", "no-store");
+    return c.json(report(c.req.raw));
   });
-  app.get("/", (c) => {
-    const s = snapshot();
-    return c.html(
-      <html>
-        <head>
-          <title>Nexus relay</title>
-        </head>
-        <body>
-          <h1>Nexus</h1>
-          <p>Connections: {s.connections}</p>
-        </body>
-      </html>,
-    );
+  app.options("/api/stats", (c) => {
+    c.header("access-control-allow-origin", "*");
+    c.header("access-control-allow-headers", "*");
+    c.header("access-control-allow-methods", "GET, OPTIONS");
+    return c.body(null, 204);
   });
+  app.get("/metrics", (c) => {
+    c.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
+    c.header("cache-control", "no-store");
+    return c.body(toPrometheus(report(c.req.raw)));
+  });
+  app.get("/", (c) => c.html("<!doctype html>" + <Page r={report(c.req.raw)} />));
   return app;
 }

@@ -57,7 +57,7 @@ export class Connection implements ConnInfo {
     for (const sub of this.subs.values()) this.relay.subs.remove(sub);
     this.subs.clear();
     this.relay.connections.delete(this);
-    this.relay.stats.close();
+    this.relay.stats.close(this.pubkeys);
   }
 
   /** True once closed. */
@@ -126,7 +126,7 @@ export class Connection implements ConnInfo {
       live.held.push([ev, json]);
       return;
     }
-    this.relay.stats.delivered++;
+    this.relay.stats.deliver();
     this.send(`["EVENT",${JSON.stringify(live.id)},${json}]`);
   }
 
@@ -136,7 +136,7 @@ export class Connection implements ConnInfo {
 
   async #onEvent(msg: unknown[]): Promise<void> {
     const relay = this.relay;
-    relay.stats.received++;
+    relay.stats.receive();
     const raw = msg[1] as Record<string, unknown> | undefined;
     const ev = parseEvent(raw, relay.config);
     if (typeof ev === "string") {
@@ -151,6 +151,7 @@ export class Connection implements ConnInfo {
       return this.#ok(ev.id, false, reason("invalid", "bad event id or signature"));
     }
     if (isEphemeral(ev.kind)) {
+      relay.stats.accept(ev.kind, false);
       relay.accepted(ev, undefined);
       return this.#ok(ev.id, true, "");
     }
@@ -278,6 +279,7 @@ export class Connection implements ConnInfo {
     }
     const failure = checkAuth(ev, this.challenge, this.relay.config.relayUrl ?? this.relayUrl);
     if (failure) return this.#ok(ev.id, false, failure);
+    this.relay.stats.authenticate(ev.pubkey, this.pubkeys);
     this.pubkeys.add(ev.pubkey);
     this.send(["OK", ev.id, true, ""]);
   }

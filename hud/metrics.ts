@@ -1,0 +1,113 @@
+/** @module The stats report in the Prometheus text exposition format (version 0.0.4). */
+import type { StatsReport } from "./report.ts";
+
+type Labels = Record<string, string | number>;
+
+/** Render a report as Prometheus metrics, every name prefixed `nexus_`. */
+export function toPrometheus(r: StatsReport): string {
+  const out: string[] = [];
+  const metric = (
+    name: string,
+    type: "counter" | "gauge",
+    help: string,
+    samples: Array<[Labels, number]>,
+  ) => {
+    out.push(`# HELP nexus_${name} ${help}`, `# TYPE nexus_${name} ${type}`);
+    for (const [labels, v] of samples) out.push(`nexus_${name}${labelText(labels)} ${num(v)}`);
+  };
+  const one = (v: number): Array<[Labels, number]> => [[{}, v]];
+
+  metric("info", "gauge", "Build information.", [[{ version: r.version, auth: r.relay.auth }, 1]]);
+  metric(
+    "uptime_seconds",
+    "gauge",
+    "Seconds since the oldest isolate started.",
+    one(r.uptime_seconds),
+  );
+  metric("isolates", "gauge", "Isolates whose stats are included.", one(r.isolates.length));
+  metric("connections", "gauge", "Open WebSocket connections.", one(r.connections.now));
+  metric(
+    "connections_peak",
+    "gauge",
+    "Most open connections seen at once.",
+    one(r.connections.peak),
+  );
+  metric("connections_by_auth", "gauge", "Open connections by NIP-42 state.", [
+    [{ state: "authenticated" }, r.connections.authenticated],
+    [{ state: "anonymous" }, r.connections.anonymous],
+  ]);
+  metric(
+    "authenticated_agents",
+    "gauge",
+    "Distinct pubkeys authenticated on open connections (per isolate, summed).",
+    one(r.agents.authenticated),
+  );
+  metric("subscriptions", "gauge", "Open REQ subscriptions.", one(r.subscriptions.open));
+  const e = r.events;
+  metric("events_received_total", "counter", "EVENT messages received.", one(e.received_total));
+  metric(
+    "events_stored_total",
+    "counter",
+    "Events stored (accepted since start).",
+    one(e.stored_total),
+  );
+  metric("events_ephemeral_total", "counter", "Ephemeral events accepted.", one(e.ephemeral_total));
+  metric("events_duplicate_total", "counter", "Events already stored.", one(e.duplicate_total));
+  metric(
+    "events_delivered_total",
+    "counter",
+    "Events sent to live subscriptions.",
+    one(e.delivered_total),
+  );
+  metric(
+    "refusals_total",
+    "counter",
+    "Refused EVENTs (OK false) and REQ/COUNT (CLOSED) by reason.",
+    Object.entries(r.refusals).map(([reason, n]) => [{ reason }, n]),
+  );
+  metric(
+    "events_by_class_total",
+    "counter",
+    "Accepted events by kind class (storage class, or commerce role).",
+    Object.entries(r.kinds.by_class).map(([cls, n]) => [{ class: cls }, n]),
+  );
+  metric(
+    "events_by_kind_total",
+    "counter",
+    "Accepted events of the most frequent kinds.",
+    r.kinds.top.map((k) => [{ kind: k.kind }, k.count]),
+  );
+  const m = r.market;
+  metric(
+    "jobs",
+    "gauge",
+    `NIP-90 jobs by state in the last ${m.window_seconds} seconds.`,
+    Object.entries(m.jobs).map(([state, n]) => [{ state }, n]),
+  );
+  metric(
+    "job_first_result_seconds",
+    "gauge",
+    "Time from job request to first result, by job kind.",
+    m.by_kind.flatMap((k) => {
+      const s: Array<[Labels, number]> = [];
+      if (k.median_ms !== null) s.push([{ kind: k.kind, quantile: "0.5" }, k.median_ms / 1000]);
+      if (k.p95_ms !== null) s.push([{ kind: k.kind, quantile: "0.95" }, k.p95_ms / 1000]);
+      return s;
+    }),
+  );
+  const ret = r.storage.retention;
+  metric("job_ttl_seconds", "gauge", "Retention of NIP-90 job events.", one(ret.job_ttl_seconds));
+  return out.join("\n") + "\n";
+}
+
+/** Label values escaped per the exposition format: backslash, double quote and newline. */
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) =>
+    `${k}="${String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`
+  );
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+function num(v: number): string {
+  return Number.isFinite(v) ? String(v) : "NaN";
+}

@@ -1,0 +1,48 @@
+import { assertEquals } from "@std/assert";
+import { loadConfig } from "../config.ts";
+import { MemoryStore } from "../kv/memory_store.ts";
+import { Relay } from "./relay.ts";
+import { StatsHub } from "./stats_hub.ts";
+
+function relay(): Relay {
+  return new Relay({ config: loadConfig(() => undefined), store: new MemoryStore() });
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("StatsHub sums isolates on one channel and forgets silent ones", async () => {
+  const channel = `nexus-stats-test:${crypto.randomUUID()}`;
+  const ra = relay(), rb = relay();
+  const a = new StatsHub(ra, { channel, publishMs: 50, expireMs: 400 });
+  const b = new StatsHub(rb, { channel, publishMs: 50, expireMs: 400 });
+  try {
+    ra.stats.accept(1);
+    rb.stats.accept(1);
+    rb.stats.open();
+    await until(() => a.snapshot().totals.stored === 2);
+    const s = a.snapshot();
+    assertEquals(s.isolates.map((i) => i.id).sort(), [a.id, b.id].sort());
+    assertEquals(s.connections, 1);
+    b.close();
+    await until(() => a.snapshot().isolates.length === 1);
+    assertEquals(a.snapshot().totals.stored, 1);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("StatsHub without a channel reports only its own isolate", () => {
+  const r = relay();
+  const hub = new StatsHub(r);
+  r.stats.receive();
+  const s = hub.snapshot();
+  assertEquals([s.isolates.length, s.totals.received], [1, 1]);
+  hub.close();
+});

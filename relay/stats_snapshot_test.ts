@@ -1,0 +1,28 @@
+import { assertEquals } from "@std/assert";
+import { Stats } from "./stats.ts";
+import { SHORT_SECONDS, sumSnapshots, takeSnapshot } from "./stats_snapshot.ts";
+
+Deno.test("sumSnapshots adds isolates and aligns their windows to one moment", () => {
+  let now = 1_000_000_000;
+  const a = new Stats(() => now), b = new Stats(() => now);
+  a.open();
+  a.accept(1);
+  b.open();
+  b.open();
+  b.accept(1);
+  b.accept(7);
+  b.refuse("rate-limited: slow down");
+  const snapB = takeSnapshot("b", b, { subscriptions: 3 });
+  now += 2000; // b's snapshot is now two seconds old
+  a.accept(1);
+  const snapA = takeSnapshot("a", a, { subscriptions: 1 });
+  const sum = sumSnapshots([snapA, snapB], now);
+  assertEquals([sum.connections, sum.subscriptions, sum.totals.stored], [3, 4, 4]);
+  assertEquals(sum.peak_connections, 3);
+  assertEquals(sum.refusals, { "rate-limited": 1 });
+  assertEquals(sum.kinds, [[1, 3], [7, 1]]);
+  assertEquals(sum.classes.regular, 4);
+  // a stored one event two seconds ago and one now; b's two events were two seconds ago.
+  assertEquals(sum.short.stored.slice(SHORT_SECONDS - 3), [3, 0, 1]);
+  assertEquals(sum.isolates.map((i) => i.id), ["a", "b"]);
+});
