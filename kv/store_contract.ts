@@ -203,6 +203,22 @@ export function storeContract(name: string, open: OpenStore): void {
     }
   });
 
+  test("an addressable event with many long tags can be replaced", async (s) => {
+    // About 16 KB of tag values: well inside a message, and two versions fit one KV commit.
+    const tags = (
+      v: string,
+    ) => [
+      ["d", "big"],
+      ...Array.from({ length: 150 }, (_, i) => ["t", `${v}${i}`.padEnd(100, "x")]),
+    ];
+    const v1 = fake({ kind: 30078, created_at: 100, tags: tags("a") });
+    const v2 = fake({ kind: 30078, created_at: 200, tags: tags("b") });
+    await put(s, v1, v2);
+    assertEquals(ids(await s.query([{ kinds: [30078] }])), [v2.id]);
+    assertEquals(await s.count([{ "#t": [v1.tags[1]![1]!] }]), 0);
+    assertEquals(await s.count([{ "#t": [v2.tags[150]![1]!] }]), 1);
+  });
+
   test("remove deletes what matches and nothing else", async (s) => {
     const a = fake({ kind: 1 }), b = fake({ kind: 2 }), c = fake({ kind: 1, pubkey: PK.b });
     await put(s, a, b, c);
