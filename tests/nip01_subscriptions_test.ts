@@ -78,3 +78,28 @@ Deno.test("subscriptions: at most NEXUS_MAX_SUBSCRIPTIONS; all freed when the so
     assertEquals(r.nexus.relay.subs.size, 0);
   });
 });
+
+Deno.test("subscriptions: events published while a REQ is answering arrive exactly once", async () => {
+  await withRelay({}, async (r) => {
+    const [pub, sub] = [await Client.connect(r.url), await Client.connect(r.url)];
+    const a = new Agent();
+    const before = Array.from({ length: 200 }, (_, i) => a.sign({ content: `b${i}` }));
+    for (const ev of before) pub.send(["EVENT", ev]);
+    await pub.until(() => pub.received("OK").length === before.length);
+    const during = Array.from({ length: 100 }, (_, i) => a.sign({ content: `d${i}` }));
+    sub.send(["REQ", "s", { authors: [a.pubkey], limit: 5000 }]);
+    for (const ev of during) pub.send(["EVENT", ev]);
+    await pub.until(() => pub.received("OK").length === before.length + during.length);
+    await sub.sync();
+    const msgs = sub.inbox.filter((m) => Array.isArray(m) && m[1] === "s");
+    const eose = msgs.findIndex((m) => (m as unknown[])[0] === "EOSE");
+    assert(eose >= 0, "EOSE sent");
+    const got = msgs.filter((m) => (m as unknown[])[0] === "EVENT").map((m) =>
+      ((m as unknown[])[2] as { id: string }).id
+    );
+    assertEquals(got.length, new Set(got).size, "no event twice");
+    assertEquals(new Set(got), new Set([...before, ...during].map((e) => e.id)));
+    await pub.close();
+    await sub.close();
+  });
+});
