@@ -117,7 +117,9 @@ export function keySize(key: Deno.KvKey): number {
   let n = 0;
   for (const part of key) {
     if (part instanceof Uint8Array) n += part.length + 2;
-    else if (typeof part === "string") n += part.length * 3 + 2;
+    // Exact UTF-8 length: assuming 3 bytes per character refused events with long ASCII tag
+    // values and, worse, made their replacements impossible to commit.
+    else if (typeof part === "string") n += encoder.encode(part).length + 2;
     else n += 9;
   }
   return n;

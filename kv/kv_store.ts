@@ -54,6 +54,13 @@ export class KvStore implements NStore {
   event(ev: NostrEvent, _opts?: StoreOptions): Promise<WriteResult> {
     if (isEphemeral(ev.kind)) return Promise.resolve({ verdict: [true, ""], stored: false });
     if (this.#closed) return Promise.resolve(fail("error: the relay is shutting down"));
+    // A replacement commit deletes the old version's keys and writes the new one's, so a
+    // replaceable event may use only half the key budget; otherwise it could be stored once and
+    // never replaced.
+    const keyBytes = indexKeys(ev).reduce((n, k) => n + keySize(k), 0);
+    if (keyBytes > (addressOf(ev) ? BUDGET.keyBytes / 2 - 1000 : BUDGET.keyBytes - 2000)) {
+      return Promise.resolve(fail("invalid: event has too many tags to index in one commit"));
+    }
     return new Promise((resolve) => {
       this.#queue.push({ type: "event", ev, json: encoder.encode(JSON.stringify(ev)), resolve });
       this.#drain();

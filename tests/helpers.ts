@@ -11,6 +11,8 @@ export interface TestRelay {
   nexus: Nexus;
   kvPath: string;
   close(): Promise<void>;
+  /** Close, then delete the temporary KV (tests that reopen the KV call close() only). */
+  dispose(): Promise<void>;
 }
 
 /**
@@ -29,17 +31,40 @@ export async function startRelay(env: Record<string, string> = {}): Promise<Test
     nexus.fetch,
   );
   const port = server.addr.port;
+  const close = async () => {
+    await nexus.close();
+    ac.abort();
+    await server.finished;
+  };
   return {
     url: `ws://127.0.0.1:${port}`,
     http: `http://127.0.0.1:${port}`,
     nexus,
     kvPath,
-    async close() {
-      await nexus.close();
-      ac.abort();
-      await server.finished;
+    close,
+    async dispose() {
+      await close();
+      if (dir) await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/** Run a test body against a fresh relay, closing the relay whatever happens. */
+export async function withRelay(
+  env: Record<string, string>,
+  fn: (r: TestRelay) => Promise<void>,
+): Promise<void> {
+  const r = await startRelay(env);
+  try {
+    await fn(r);
+  } finally {
+    await r.dispose();
+  }
+}
+
+/** Current unix time in seconds. */
+export function now(): number {
+  return Math.floor(Date.now() / 1000);
 }
 
 /** A signing identity. */
@@ -66,6 +91,7 @@ export class Client {
   readonly inbox: Array<Msg | string> = [];
   challenge = "";
   #waiters: Array<() => void> = [];
+  #syncs = 0;
   readonly opened: Promise<void>;
   readonly closedP: Promise<CloseEvent>;
 
@@ -163,6 +189,35 @@ export class Client {
       } else i++;
     }
     return end[0] === "CLOSED" ? { events, closed: end[2] as string } : { events };
+  }
+
+  /** Send a COUNT and return its count, or the CLOSED reason when refused. */
+  async count(id: string, ...filters: Filter[]): Promise<number | string> {
+    this.send(["COUNT", id, ...filters]);
+    const m = await this.take((m) =>
+      Array.isArray(m) && (m[0] === "COUNT" || m[0] === "CLOSED") && m[1] === id
+    );
+    return m[0] === "COUNT" ? (m[2] as { count: number }).count : m[2] as string;
+  }
+
+  /**
+   * Round-trip a throwaway REQ so that everything the relay sent before it has arrived: lets a
+   * test assert that something was NOT delivered without sleeping.
+   */
+  async sync(): Promise<void> {
+    const id = `sync-${++this.#syncs}`;
+    this.send(["REQ", id, { limit: 0 }]);
+    await this.take((m) =>
+      Array.isArray(m) && (m[0] === "EOSE" || m[0] === "CLOSED") && m[1] === id
+    );
+    this.send(["CLOSE", id]);
+  }
+
+  /** Messages in the inbox with a given verb (and subscription id, when given). */
+  received(verb: string, sub?: string): Msg[] {
+    return this.inbox.filter((m): m is Msg =>
+      Array.isArray(m) && m[0] === verb && (sub === undefined || m[1] === sub)
+    );
   }
 
   /** Wait for the next live EVENT on a subscription. */

@@ -1,0 +1,89 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { ConfigError, loadConfig } from "./config.ts";
+
+const load = (env: Record<string, string>) => loadConfig((n) => env[n]);
+
+Deno.test("loadConfig() defaults match the README", () => {
+  const c = load({});
+  assertEquals(c.port, 8000);
+  assertEquals(c.host, "0.0.0.0");
+  assertEquals(c.kvPath, "./data/nexus.sqlite");
+  assertEquals(c.relayUrl, undefined);
+  assertEquals(c.auth, "required");
+  assertEquals(c.name, "Nexus");
+  assertEquals(c.maxMessageLength, 65000);
+  assertEquals(c.maxSubscriptions, 100);
+  assertEquals(c.maxFilters, 20);
+  assertEquals(c.maxFilterValues, 1000);
+  assertEquals(c.maxLimit, 5000);
+  assertEquals(c.defaultLimit, 500);
+  assertEquals(c.maxSubidLength, 64);
+  assertEquals(c.maxEventTags, 300);
+  assertEquals(c.maxContentLength, 60000);
+  assertEquals(c.createdAtLowerLimit, 0);
+  assertEquals(c.createdAtUpperLimit, 900);
+  assertEquals(c.jobTtlSeconds, 86400);
+  assertEquals(c.feedTtlSeconds, 600);
+  assert(Object.isFrozen(c));
+});
+
+Deno.test("loadConfig() reads each variable", () => {
+  const c = load({
+    PORT: "9000",
+    HOST: "127.0.0.1",
+    NEXUS_KV_PATH: ":memory:",
+    NEXUS_RELAY_URL: "wss://relay.example.com",
+    NEXUS_AUTH: "writes",
+    NEXUS_PUBKEY: "a".repeat(64),
+    NEXUS_MAX_LIMIT: "100",
+    NEXUS_DEFAULT_LIMIT: "100",
+  });
+  assertEquals([c.port, c.host, c.kvPath, c.relayUrl, c.auth], [
+    9000,
+    "127.0.0.1",
+    ":memory:",
+    "wss://relay.example.com",
+    "writes",
+  ]);
+  assertEquals([c.pubkey, c.maxLimit, c.defaultLimit], ["a".repeat(64), 100, 100]);
+  assertEquals(
+    load({ NEXUS_MAX_LIMIT: "100" }).defaultLimit,
+    100,
+    "default limit follows a lower max",
+  );
+  assertEquals(load({ DENO_DEPLOYMENT_ID: "x" }).kvPath, undefined, "Deploy uses the platform KV");
+});
+
+Deno.test("loadConfig() throws a ConfigError naming the variable for each bad value", () => {
+  const bad: Array<[string, string]> = [
+    ["PORT", "eighty"],
+    ["PORT", "70000"],
+    ["PORT", "-1"],
+    ["NEXUS_AUTH", "yes"],
+    ["NEXUS_RELAY_URL", "not a url"],
+    ["NEXUS_RELAY_URL", "ftp://x"],
+    ["NEXUS_PUBKEY", "abc"],
+    ["NEXUS_MAX_MESSAGE_LENGTH", "70000"],
+    ["NEXUS_MAX_MESSAGE_LENGTH", "1.5"],
+    ["NEXUS_MAX_SUBSCRIPTIONS", "0"],
+    ["NEXUS_MAX_FILTERS", "x"],
+    ["NEXUS_MAX_FILTER_VALUES", "0"],
+    ["NEXUS_MAX_LIMIT", "0"],
+    ["NEXUS_MAX_EVENT_TAGS", "401"],
+    ["NEXUS_MAX_CONTENT_LENGTH", "0"],
+    ["NEXUS_CREATED_AT_LOWER_LIMIT", "-5"],
+    ["NEXUS_CREATED_AT_UPPER_LIMIT", "1e3"],
+    ["NEXUS_JOB_TTL_SECONDS", "0"],
+    ["NEXUS_FEED_TTL_SECONDS", "1"],
+  ];
+  for (const [name, value] of bad) {
+    const err = assertThrows(() => load({ [name]: value }), ConfigError);
+    assert(err.message.includes(name), `${name}=${value}: ${err.message}`);
+    assert(!err.message.includes("\n"), "one line");
+  }
+  const err = assertThrows(
+    () => load({ NEXUS_MAX_LIMIT: "10", NEXUS_DEFAULT_LIMIT: "11" }),
+    ConfigError,
+  );
+  assert(err.message.includes("NEXUS_DEFAULT_LIMIT"), err.message);
+});

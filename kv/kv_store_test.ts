@@ -1,0 +1,40 @@
+import { assert, assertEquals } from "@std/assert";
+import { KvStore } from "./kv_store.ts";
+import { fake } from "./store_contract.ts";
+
+const longTags = (n: number, len: number, v: string) =>
+  Array.from({ length: n }, (_, i) => ["t", `${v}${i}`.padEnd(len, "x")]);
+
+Deno.test("KvStore: any addressable event it accepts can later be replaced", async () => {
+  const store = new KvStore(await Deno.openKv(":memory:"));
+  try {
+    for (const [n, len] of [[300, 200], [300, 100], [200, 150], [100, 200]] as const) {
+      const d = `${n}x${len}`;
+      const v1 = fake({ kind: 30078, created_at: 100, tags: [["d", d], ...longTags(n, len, "a")] });
+      const r1 = await store.event(v1);
+      if (!r1.verdict[0]) {
+        assert(r1.verdict[1].startsWith("invalid:"), r1.verdict[1]);
+        continue;
+      }
+      const v2 = fake({ kind: 30078, created_at: 200, tags: [["d", d], ...longTags(n, len, "b")] });
+      assertEquals((await store.event(v2)).verdict, [true, ""], d);
+      assertEquals((await store.query([{ "#d": [d] }])).map((e) => e.id), [v2.id]);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("KvStore: a regular event with the most tags a message can carry is stored or refused invalid:", async () => {
+  const store = new KvStore(await Deno.openKv(":memory:"));
+  try {
+    const ev = fake({ tags: longTags(300, 200, "a") });
+    const r = await store.event(ev);
+    assert(r.verdict[0] || r.verdict[1].startsWith("invalid:"), r.verdict[1]);
+    const small = fake({ tags: longTags(300, 20, "a") });
+    assertEquals((await store.event(small)).verdict, [true, ""]);
+    assertEquals(await store.count([{ "#t": [small.tags[299]![1]!] }]), 1);
+  } finally {
+    await store.close();
+  }
+});

@@ -1,0 +1,69 @@
+import { assert, assertEquals } from "@std/assert";
+import { finalizeEvent, generateSecretKey } from "nostr-tools";
+import { parseEvent } from "./event.ts";
+import type { NostrEvent } from "./types.ts";
+import { verifyEvent } from "./verify.ts";
+
+const limits = { maxEventTags: 3, maxContentLength: 10 };
+const sk = generateSecretKey();
+// Through JSON, as events arrive: finalizeEvent adds a Symbol(verified) we must not rely on.
+const signed = (content = "hi"): NostrEvent =>
+  JSON.parse(JSON.stringify(
+    finalizeEvent({ kind: 1, tags: [["t", "x"]], content, created_at: 1000 }, sk),
+  ));
+
+Deno.test("parseEvent() returns a clean copy of a well-formed event", () => {
+  const e = signed();
+  const r = parseEvent({ ...e, extra: 1 }, limits);
+  assertEquals(r, e);
+});
+
+Deno.test("parseEvent() refuses every malformed field with invalid:", () => {
+  const e = signed();
+  const cases: Array<[string, unknown]> = [
+    ["not an object", "x"],
+    ["array", [e]],
+    ["null", null],
+    ["short id", { ...e, id: e.id.slice(2) }],
+    ["upper-case id", { ...e, id: e.id.toUpperCase() }],
+    ["numeric pubkey", { ...e, pubkey: 5 }],
+    ["short sig", { ...e, sig: e.sig.slice(1) }],
+    ["kind string", { ...e, kind: "1" }],
+    ["kind float", { ...e, kind: 1.5 }],
+    ["kind negative", { ...e, kind: -1 }],
+    ["kind too big", { ...e, kind: 65536 }],
+    ["created_at float", { ...e, created_at: 1.5 }],
+    ["created_at string", { ...e, created_at: "1000" }],
+    ["created_at negative", { ...e, created_at: -1 }],
+    ["content number", { ...e, content: 1 }],
+    ["content too long", { ...e, content: "x".repeat(11) }],
+    ["tags object", { ...e, tags: {} }],
+    ["tag not array", { ...e, tags: ["t"] }],
+    ["empty tag", { ...e, tags: [[]] }],
+    ["tag number", { ...e, tags: [["t", 1]] }],
+    ["tag null", { ...e, tags: [["t", null]] }],
+    ["too many tags", { ...e, tags: [["a"], ["b"], ["c"], ["d"]] }],
+    ["missing tags", { ...e, tags: undefined }],
+  ];
+  for (const [name, raw] of cases) {
+    const r = parseEvent(raw, limits);
+    assert(typeof r === "string" && r.startsWith("invalid: "), `${name}: ${JSON.stringify(r)}`);
+  }
+  assertEquals(typeof parseEvent({ ...e, kind: 65535 }, limits), "object");
+  assertEquals(typeof parseEvent({ ...e, content: "x".repeat(10) }, limits), "object");
+});
+
+Deno.test("verifyEvent() checks the id hash and the signature", () => {
+  const e = signed();
+  assert(verifyEvent(e));
+  assert(!verifyEvent({ ...e, content: "changed" }), "id no longer matches the content");
+  const otherId = signed("other");
+  assert(!verifyEvent({ ...otherId, id: e.id }), "id of another event");
+  const sig = e.sig.slice(0, -1) + (e.sig.endsWith("0") ? "1" : "0");
+  assert(!verifyEvent({ ...e, sig }), "flipped signature bit");
+  const other = finalizeEvent(
+    { kind: 1, tags: [], content: "", created_at: 1 },
+    generateSecretKey(),
+  );
+  assert(!verifyEvent({ ...e, pubkey: other.pubkey }), "someone else's pubkey");
+});

@@ -1,0 +1,104 @@
+import { assert, assertEquals } from "@std/assert";
+import { withRelay } from "./helpers.ts";
+
+const NIP11 = { accept: "application/nostr+json" };
+
+Deno.test("NIP-11: the document is served with Accept: application/nostr+json and CORS", async () => {
+  const env = {
+    NEXUS_AUTH: "writes",
+    NEXUS_NAME: "Test relay",
+    NEXUS_DESCRIPTION: "For tests",
+    NEXUS_PUBKEY: "a".repeat(64),
+    NEXUS_CONTACT: "mailto:ops@example.com",
+    NEXUS_MAX_MESSAGE_LENGTH: "30000",
+    NEXUS_MAX_SUBSCRIPTIONS: "7",
+    NEXUS_MAX_LIMIT: "50",
+    NEXUS_DEFAULT_LIMIT: "20",
+    NEXUS_MAX_EVENT_TAGS: "40",
+    NEXUS_MAX_CONTENT_LENGTH: "1000",
+    NEXUS_CREATED_AT_LOWER_LIMIT: "3600",
+    NEXUS_CREATED_AT_UPPER_LIMIT: "60",
+  };
+  await withRelay(env, async (r) => {
+    const res = await fetch(r.http + "/", { headers: NIP11 });
+    assertEquals(res.status, 200);
+    assert(res.headers.get("content-type")?.startsWith("application/nostr+json"));
+    assertEquals(res.headers.get("access-control-allow-origin"), "*");
+    assert(res.headers.get("access-control-allow-headers"));
+    assert(res.headers.get("access-control-allow-methods")?.includes("GET"));
+    const info = await res.json();
+    assertEquals(info.name, "Test relay");
+    assert(String(info.description).startsWith("For tests"), String(info.description));
+    assertEquals(info.pubkey, "a".repeat(64));
+    assertEquals(info.contact, "mailto:ops@example.com");
+    assert(/^https?:\/\//.test(info.software), info.software);
+    assertEquals(typeof info.version, "string");
+    assertEquals(info.supported_nips, [1, 9, 11, 40, 42, 45, 70, 89, 90]);
+    const l = info.limitation;
+    assertEquals(l.max_message_length, 30000);
+    assertEquals(l.max_subscriptions, 7);
+    assertEquals(l.max_limit, 50);
+    assertEquals(l.default_limit, 20);
+    assertEquals(l.max_subid_length, 64);
+    assertEquals(l.max_event_tags, 40);
+    assertEquals(l.max_content_length, 1000);
+    assertEquals(l.auth_required, false);
+    assertEquals(l.restricted_writes, true);
+    assertEquals(l.created_at_lower_limit, 3600);
+    assertEquals(l.created_at_upper_limit, 60);
+    // A browser's preflight gets the CORS headers too.
+    const pre = await fetch(r.http + "/", { method: "OPTIONS", headers: NIP11 });
+    await pre.body?.cancel();
+    assert(pre.status < 300, String(pre.status));
+    assertEquals(pre.headers.get("access-control-allow-origin"), "*");
+  });
+});
+
+Deno.test("NIP-11: auth_required follows NEXUS_AUTH", async () => {
+  for (const [mode, required, restricted] of [["required", true, true], ["off", false, false]]) {
+    await withRelay({ NEXUS_AUTH: String(mode) }, async (r) => {
+      const info = await (await fetch(r.http, { headers: NIP11 })).json();
+      assertEquals(info.limitation.auth_required, required, String(mode));
+      assertEquals(info.limitation.restricted_writes, restricted, String(mode));
+      assertEquals(info.pubkey, undefined);
+    });
+  }
+});
+
+Deno.test("HTTP: a browser on / does not get the NIP-11 document", async () => {
+  await withRelay({}, async (r) => {
+    const res = await fetch(r.http + "/", { headers: { accept: "text/html" } });
+    const body = await res.text();
+    assert(!res.headers.get("content-type")?.includes("nostr+json"));
+    assert(!body.startsWith("{"), "HTML, not JSON");
+  });
+});
+
+Deno.test("WebSocket: upgrades on any path but / get 404", async () => {
+  await withRelay({}, async (r) => {
+    for (const path of ["/other", "/api/stats", "/ws"]) {
+      const res = await fetch(r.http + path, {
+        headers: {
+          upgrade: "websocket",
+          connection: "Upgrade",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+          "sec-websocket-version": "13",
+        },
+      });
+      await res.body?.cancel();
+      assertEquals(res.status, 404, path);
+    }
+    const ws = new WebSocket(r.url + "/nope");
+    const outcome = await new Promise<string>((res) => {
+      ws.onopen = () => res("open");
+      ws.onerror = () => res("error");
+    });
+    if (ws.readyState !== WebSocket.CLOSED) {
+      await new Promise((res) => {
+        ws.onclose = res;
+        ws.close();
+      });
+    }
+    assertEquals(outcome, "error");
+  });
+});

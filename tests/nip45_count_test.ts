@@ -1,0 +1,18 @@
+import { assert, assertEquals } from "@std/assert";
+import { Agent, Client, withRelay } from "./helpers.ts";
+
+Deno.test("NIP-45: COUNT counts distinct matches across filters, ignoring limit", async () => {
+  await withRelay({}, async (r) => {
+    const c = await Client.connect(r.url);
+    const [a, b] = [new Agent(), new Agent()];
+    for (let i = 0; i < 3; i++) await c.publish(a.sign({ content: `${i}`, tags: [["t", "x"]] }));
+    await c.publish(b.sign({ kind: 7 }));
+    assertEquals(await c.count("1", {}), 4);
+    assertEquals(await c.count("2", { authors: [a.pubkey] }), 3);
+    assertEquals(await c.count("3", { authors: [a.pubkey] }, { "#t": ["x"] }, { kinds: [7] }), 4);
+    assertEquals(await c.count("4", { kinds: [7], limit: 0 }), 1);
+    assertEquals(await c.count("5", { kinds: [9] }), 0);
+    assert(String(await c.count("6", { kinds: ["x"] } as never)).startsWith("invalid:"));
+    await c.close();
+  });
+});
