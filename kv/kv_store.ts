@@ -223,6 +223,7 @@ export class KvStore implements NStore {
     for (const j of batch) if (j.type === "event") jsonOf.set(j.ev.id, j.json);
     const fed: Uint8Array[] = [];
     const fedIds: string[] = [];
+    const fedExpiry: number[] = [];
     const ops: WriteOps = {
       put: (s) => {
         const json = jsonOf.get(s.event.id) ?? encoder.encode(JSON.stringify(s.event));
@@ -238,6 +239,7 @@ export class KvStore implements NStore {
         events.set(s.event.id, s);
         fed.push(json);
         fedIds.push(s.event.id);
+        fedExpiry.push(s.expiresAt);
       },
       delete: (s) => {
         atomic.delete([P.event, idBytes(s.event.id)]);
@@ -301,13 +303,18 @@ export class KvStore implements NStore {
     for (let i = 0; i < fed.length;) {
       const chunk: Uint8Array[] = [];
       let size = 0;
+      // A feed entry must not keep a job's JSON past the job's own retention.
+      let expireIn = this.#feedTtlMs;
       seq++;
       while (i < fed.length && (chunk.length === 0 || size + fed[i]!.length < FEED_CHUNK)) {
         size += fed[i]!.length;
         seqOf.set(fedIds[i]!, seq);
+        if (fedExpiry[i]) {
+          expireIn = Math.min(expireIn, Math.max(1000, fedExpiry[i]! * 1000 - Date.now()));
+        }
         chunk.push(fed[i++]!);
       }
-      atomic.set([P.feed, seq], chunk, { expireIn: this.#feedTtlMs });
+      atomic.set([P.feed, seq], chunk, { expireIn });
       add([P.feed, seq], size);
     }
     atomic.set([P.feedHead], seq);

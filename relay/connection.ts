@@ -34,6 +34,7 @@ export class Connection implements ConnInfo {
   readonly pubkeys = new Set<string>();
   readonly subs = new Map<string, LiveSub>();
   #closed = false;
+  #opened = false;
 
   constructor(
     readonly relay: Relay,
@@ -45,6 +46,8 @@ export class Connection implements ConnInfo {
 
   /** Greet the client: every connection gets its own NIP-42 challenge at once. */
   open(): void {
+    if (this.#closed || this.#opened) return;
+    this.#opened = true;
     this.relay.connections.add(this);
     this.relay.stats.open();
     this.send(["AUTH", this.challenge]);
@@ -56,6 +59,8 @@ export class Connection implements ConnInfo {
     this.#closed = true;
     for (const sub of this.subs.values()) this.relay.subs.remove(sub);
     this.subs.clear();
+    // A socket can fail before it ever opened: only what open() counted is uncounted.
+    if (!this.#opened) return;
     this.relay.connections.delete(this);
     this.relay.stats.close(this.pubkeys);
   }
@@ -83,6 +88,7 @@ export class Connection implements ConnInfo {
       const id = data.startsWith('["EVENT"')
         ? ID_IN_MESSAGE.exec(data.slice(0, 4096))?.[1]
         : undefined;
+      if (id) this.relay.stats.receive(); // an EVENT, refused: received and refused add up
       this.relay.stats.refuse(msg);
       return id ? this.send(["OK", id, false, msg]) : this.notice(msg);
     }
