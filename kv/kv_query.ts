@@ -64,20 +64,41 @@ export async function scanFilter(
   f: Filter,
   now: number,
   batchSize: number,
-  visit: (ev: NostrEvent) => boolean,
+  visit: (ev: NostrEvent, json: string) => boolean,
 ): Promise<void> {
   if (f.ids) return scanIds(kv, f, now, visit);
   const since = f.since ?? 0;
   const until = f.until ?? Number.MAX_SAFE_INTEGER - 1;
   if (since > until) return;
-  const iters = planFilter(f).map((p) =>
+  const lists = planFilter(f).map((p) =>
     kv.list<IndexValue>({ start: [...p, since], end: [...p, until + 1] }, {
       reverse: true,
       batchSize,
-    })[Symbol.asyncIterator]()
+    })
   );
+  // Returns false to stop the scan.
+  const take = async (entry: Deno.KvEntry<IndexValue>): Promise<boolean> => {
+    const v = entry.value;
+    if (v.x && v.x <= now) return true;
+    let j = v.j;
+    if (!j) {
+      const id = uninvertId(entry.key[entry.key.length - 1] as Uint8Array);
+      const full = await kv.get<EventValue>([P.event, idBytes(id)]);
+      if (!full.value || (full.value.x && full.value.x <= now)) return true;
+      j = full.value.j;
+    }
+    const json = decoder.decode(j);
+    const ev = JSON.parse(json) as NostrEvent;
+    return !matchFilter(f, ev) || visit(ev, json);
+  };
+  if (lists.length === 1) {
+    // One index range (the common case): no merge, and no duplicates to skip.
+    for await (const entry of lists[0]!) if (!(await take(entry))) return;
+    return;
+  }
+  const iters = lists.map((l) => l[Symbol.asyncIterator]());
   const heads = await Promise.all(iters.map((it) => it.next()));
-  let lastId = "";
+  let last: Uint8Array | undefined;
   while (true) {
     let best = -1;
     for (let i = 0; i < heads.length; i++) {
@@ -93,25 +114,21 @@ export async function scanFilter(
     if (best < 0) return;
     const entry = (heads[best] as IteratorYieldResult<Deno.KvEntry<IndexValue>>).value;
     heads[best] = await iters[best]!.next();
+    // The same event reached through two values of the filter comes out adjacent: skip repeats.
     const nid = entry.key[entry.key.length - 1] as Uint8Array;
-    const id = uninvertId(nid);
-    if (id === lastId) continue;
-    lastId = id;
-    const v = entry.value;
-    if (v.x && v.x <= now) continue;
-    let ev: NostrEvent | undefined;
-    if (v.j) ev = decodeEvent(v.j);
-    else {
-      const full = await kv.get<EventValue>([P.event, idBytes(id)]);
-      if (!full.value || (full.value.x && full.value.x <= now)) continue;
-      ev = decodeEvent(full.value.j);
-    }
-    if (!matchFilter(f, ev)) continue;
-    if (!visit(ev)) {
+    if (last && sameBytes(last, nid)) continue;
+    last = nid;
+    if (!(await take(entry))) {
       for (const it of iters) it.return?.();
       return;
     }
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** True when key a sorts after key b on (created_at, inverted id). */
@@ -131,10 +148,10 @@ async function scanIds(
   kv: Deno.Kv,
   f: Filter,
   now: number,
-  visit: (ev: NostrEvent) => boolean,
+  visit: (ev: NostrEvent, json: string) => boolean,
 ): Promise<void> {
   const ids = [...new Set(f.ids)];
-  const found: NostrEvent[] = [];
+  const found: Array<[NostrEvent, string]> = [];
   const chunks: string[][] = [];
   for (let i = 0; i < ids.length; i += 10) chunks.push(ids.slice(i, i + 10));
   const results = await Promise.all(
@@ -143,10 +160,11 @@ async function scanIds(
   for (const r of results) {
     for (const e of r) {
       if (!e.value || (e.value.x && e.value.x <= now)) continue;
-      const ev = decodeEvent(e.value.j);
-      if (matchFilter(f, ev)) found.push(ev);
+      const json = decoder.decode(e.value.j);
+      const ev = JSON.parse(json) as NostrEvent;
+      if (matchFilter(f, ev)) found.push([ev, json]);
     }
   }
-  found.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1));
-  for (const ev of found) if (!visit(ev)) return;
+  found.sort(([a], [b]) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1));
+  for (const [ev, json] of found) if (!visit(ev, json)) return;
 }

@@ -10,7 +10,13 @@ import type { Filter, NostrEvent, Verdict } from "../nostr/types.ts";
 import { addrTombstoneKey, idBytes, indexKeys, keySize, P, pointerKey } from "./keys.ts";
 import { decodeEvent, type EventValue, type IndexValue, scanFilter } from "./kv_query.ts";
 import { applyEvent, type Pointer, readSet, type Stored, type WriteOps } from "./semantics.ts";
-import type { NStore, RetentionFn, StoreOptions, WriteResult } from "./store.ts";
+import {
+  type NStore,
+  rememberJson,
+  type RetentionFn,
+  type StoreOptions,
+  type WriteResult,
+} from "./store.ts";
 
 /** Events up to this many bytes of JSON are copied into every index entry, saving a get per hit. */
 const INLINE_MAX = 1536;
@@ -74,7 +80,8 @@ export class KvStore implements NStore {
       const limit = f.limit ?? Infinity;
       if (limit <= 0) return;
       let n = 0;
-      await scanFilter(this.kv, f, now, Math.min(Math.max(limit + 1, 16), 500), (ev) => {
+      await scanFilter(this.kv, f, now, Math.min(Math.max(limit + 1, 16), 500), (ev, json) => {
+        rememberJson(ev, json);
         if (opts.signal?.aborted) return false;
         out.set(ev.id, ev);
         return ++n < limit;

@@ -31,3 +31,15 @@ export interface NStore {
   /** Release resources (the KV handle, watchers). */
   close(): Promise<void>;
 }
+
+const stored = new WeakMap<object, string>();
+
+/** Remember the exact JSON a store read an event from, so it can be sent without re-serialising. */
+export function rememberJson(ev: NostrEvent, json: string): void {
+  stored.set(ev, json);
+}
+
+/** The JSON a store read an event from, or a fresh serialisation. */
+export function eventJson(ev: NostrEvent): string {
+  return stored.get(ev) ?? JSON.stringify(ev);
+}

@@ -3,6 +3,7 @@
  * OK, EOSE, CLOSED, COUNT and NOTICE. Knows nothing of sockets: it writes through a Transport.
  */
 import { encodeHex } from "./hex.ts";
+import { eventJson } from "../kv/store.ts";
 import { parseEvent } from "../nostr/event.ts";
 import { parseFilter } from "../nostr/filter.ts";
 import { isEphemeral } from "../nostr/kinds.ts";
@@ -244,7 +245,7 @@ export class Connection implements ConnInfo {
     for (const ev of events) {
       if (!canRead(ev, this)) continue;
       sent.add(ev.id);
-      this.send(prefix + JSON.stringify(ev) + "]");
+      this.send(prefix + eventJson(ev) + "]");
     }
     this.send(["EOSE", req.id]);
     const held = sub.held ?? [];
