@@ -9,6 +9,7 @@ import { addressOf, isEphemeral } from "../nostr/kinds.ts";
 import type { Filter, NostrEvent, Verdict } from "../nostr/types.ts";
 import { addrTombstoneKey, idBytes, indexKeys, keySize, P, pointerKey } from "./keys.ts";
 import { decodeEvent, type EventValue, type IndexValue, scanFilter } from "./kv_query.ts";
+import { isLocked } from "./locked.ts";
 import { applyEvent, type Pointer, readSet, type Stored, type WriteOps } from "./semantics.ts";
 import type { NStore, RetentionFn, StoreOptions, WriteResult } from "./store.ts";
 
@@ -152,8 +153,13 @@ export class KvStore implements NStore {
       try {
         res = await planned.atomic.commit();
       } catch (err) {
-        for (const j of batch) j.resolve(fail(`error: storage write failed: ${message(err)}`));
-        return;
+        if (!isLocked(err)) {
+          for (const j of batch) j.resolve(fail(`error: storage write failed: ${message(err)}`));
+          return;
+        }
+        // SQLite busy (several isolates' first writes to a new file): nothing was written, and
+        // the head check makes a retry safe, so treat it like a lost race.
+        res = { ok: false };
       }
       if (res.ok) {
         batch.forEach((j, i) => j.resolve(planned.results[i]!));
