@@ -250,12 +250,21 @@ export class Connection implements ConnInfo {
     const req = this.#request(msg, "COUNT");
     if (!req) return;
     const store = this.relay.store;
-    let count = await store.count(req.filters);
-    // Private kinds count only where this connection could read them (NIP-45 over NIP-42).
-    const priv = req.filters.map(privatePart).filter((f): f is Filter => f !== undefined);
-    if (priv.length > 0) {
-      count -= await store.count(priv);
-      if (this.pubkeys.size > 0) count += await store.count(readableParts(priv, this.pubkeys));
+    let count: number;
+    try {
+      count = await store.count(req.filters);
+      // Private kinds count only where this connection could read them (NIP-45 over NIP-42).
+      const priv = req.filters.map(privatePart).filter((f): f is Filter => f !== undefined);
+      if (priv.length > 0) {
+        count -= await store.count(priv);
+        if (this.pubkeys.size > 0) count += await store.count(readableParts(priv, this.pubkeys));
+      }
+    } catch (err) {
+      // NIP-45: a COUNT the relay cannot fulfil MUST be answered with CLOSED.
+      console.error("count failed:", err);
+      const why = reason("error", "count failed");
+      this.relay.stats.refuse(why);
+      return this.send(["CLOSED", req.id, why]);
     }
     this.send(["COUNT", req.id, { count }]);
   }

@@ -1,4 +1,4 @@
-/** @module NIP-70: an event tagged ["-"] is accepted only from a connection authenticated as its author, and never inside a repost. */
+/** @module NIP-70: `["-"]` events only from their authenticated author, never embedded in reposts. */
 import type { EventPolicy } from "../policy.ts";
 import { reason } from "../reason.ts";
 
