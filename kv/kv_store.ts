@@ -77,6 +77,7 @@ export class KvStore implements NStore {
       let n = 0;
       await scanFilter(this.kv, f, now, Math.min(Math.max(limit + 1, 16), 500), (ev) => {
         if (opts.signal?.aborted) return false;
+        if (opts.visible && !opts.visible(ev)) return true;
         out.set(ev.id, ev);
         return ++n < limit;
       });

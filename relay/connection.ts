@@ -10,7 +10,7 @@ import type { Filter, NostrEvent } from "../nostr/types.ts";
 import { verifyEvent } from "../nostr/verify.ts";
 import { checkAuth } from "./auth.ts";
 import type { ConnInfo } from "./policy.ts";
-import { canRead } from "./policies/privacy.ts";
+import { canRead, isPrivateKind } from "./policies/privacy.ts";
 import { reason } from "./reason.ts";
 import type { Relay } from "./relay.ts";
 import type { Sub } from "./subscriptions.ts";
@@ -216,13 +216,17 @@ export class Connection implements ConnInfo {
     const sub: LiveSub = { id: req.id, conn: this, filters: req.filters, held: [] };
     this.subs.set(req.id, sub);
     subs.add(sub);
-    const stored = req.filters.map((f) => ({
-      ...f,
-      limit: Math.min(f.limit ?? config.defaultLimit, config.maxLimit),
-    }));
+    const anonymous = this.pubkeys.size === 0;
+    const stored = req.filters
+      // An anonymous connection can read no private event: skip filters that only match those
+      // rather than scan every stored DM to hide each one.
+      .filter((f) => !anonymous || !f.kinds || !f.kinds.every(isPrivateKind))
+      .map((f) => ({ ...f, limit: Math.min(f.limit ?? config.defaultLimit, config.maxLimit) }));
     let events: NostrEvent[];
     try {
-      events = await store.query(stored);
+      // Hidden events are skipped before the limit counts them: a filter's limit applies after
+      // every condition, privacy included, so a DM never displaces a readable match.
+      events = await store.query(stored, { visible: (ev) => canRead(ev, this) });
     } catch (err) {
       console.error("query failed:", err);
       if (this.subs.get(req.id) === sub) {
