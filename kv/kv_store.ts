@@ -9,6 +9,7 @@ import { addressOf, isEphemeral } from "../nostr/kinds.ts";
 import type { Filter, NostrEvent, Verdict } from "../nostr/types.ts";
 import { addrTombstoneKey, idBytes, indexKeys, keySize, P, pointerKey } from "./keys.ts";
 import { decodeEvent, type EventValue, type IndexValue, scanFilter } from "./kv_query.ts";
+import { isLocked } from "./locked.ts";
 import { applyEvent, type Pointer, readSet, type Stored, type WriteOps } from "./semantics.ts";
 import {
   type NStore,
@@ -83,6 +84,7 @@ export class KvStore implements NStore {
       await scanFilter(this.kv, f, now, Math.min(Math.max(limit + 1, 16), 500), (ev, json) => {
         rememberJson(ev, json);
         if (opts.signal?.aborted) return false;
+        if (opts.visible && !opts.visible(ev)) return true;
         out.set(ev.id, ev);
         return ++n < limit;
       });
@@ -159,8 +161,13 @@ export class KvStore implements NStore {
       try {
         res = await planned.atomic.commit();
       } catch (err) {
-        for (const j of batch) j.resolve(fail(`error: storage write failed: ${message(err)}`));
-        return;
+        if (!isLocked(err)) {
+          for (const j of batch) j.resolve(fail(`error: storage write failed: ${message(err)}`));
+          return;
+        }
+        // SQLite busy (several isolates' first writes to a new file): nothing was written, and
+        // the head check makes a retry safe, so treat it like a lost race.
+        res = { ok: false };
       }
       if (res.ok) {
         batch.forEach((j, i) => j.resolve(planned.results[i]!));

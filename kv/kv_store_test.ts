@@ -38,3 +38,21 @@ Deno.test("KvStore: a regular event with the most tags a message can carry is st
     await store.close();
   }
 });
+
+Deno.test("KvStore: the first writes of several handles on a new file all succeed", async () => {
+  // Every deno serve --parallel worker opens a new KV file at once; SQLite then answers the first
+  // commits with "database is locked", which must be retried rather than refused as error:.
+  for (let round = 0; round < 5; round++) {
+    const dir = await Deno.makeTempDir();
+    const path = `${dir}/kv.sqlite`;
+    const stores = (await Promise.all([Deno.openKv(path), Deno.openKv(path), Deno.openKv(path)]))
+      .map((kv) => new KvStore(kv));
+    try {
+      const results = await Promise.all(stores.map((s) => s.event(fake({}))));
+      assertEquals(results.map((r) => r.verdict), [[true, ""], [true, ""], [true, ""]]);
+    } finally {
+      for (const s of stores) await s.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});

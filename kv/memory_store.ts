@@ -3,7 +3,7 @@ import { compareEvents, matchFilter } from "../nostr/filter.ts";
 import { isEphemeral } from "../nostr/kinds.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
 import { applyEvent, type Pointer, type Stored } from "./semantics.ts";
-import type { NStore, RetentionFn, WriteResult } from "./store.ts";
+import type { NStore, RetentionFn, StoreOptions, WriteResult } from "./store.ts";
 
 /** A store that keeps everything in maps; linear scans, so for tests and small relays. */
 export class MemoryStore implements NStore {
@@ -41,8 +41,8 @@ export class MemoryStore implements NStore {
     return Promise.resolve(applyEvent(state, ops, ev, expiresAt));
   }
 
-  query(filters: Filter[]): Promise<NostrEvent[]> {
-    return Promise.resolve(this.#select(filters, true));
+  query(filters: Filter[], opts: StoreOptions = {}): Promise<NostrEvent[]> {
+    return Promise.resolve(this.#select(filters, true, opts.visible));
   }
 
   count(filters: Filter[]): Promise<number> {
@@ -69,7 +69,11 @@ export class MemoryStore implements NStore {
     return s;
   }
 
-  #select(filters: Filter[], useLimit: boolean): NostrEvent[] {
+  #select(
+    filters: Filter[],
+    useLimit: boolean,
+    visible: (ev: NostrEvent) => boolean = () => true,
+  ): NostrEvent[] {
     const now = Math.floor(Date.now() / 1000);
     const all = [...this.#events.keys()].map((id) => this.#live(id, now)?.event)
       .filter((e): e is NostrEvent => e !== undefined).sort(compareEvents);
@@ -79,7 +83,7 @@ export class MemoryStore implements NStore {
       const limit = useLimit ? f.limit ?? Infinity : Infinity;
       for (const ev of all) {
         if (n >= limit) break;
-        if (matchFilter(f, ev)) {
+        if (matchFilter(f, ev) && visible(ev)) {
           out.set(ev.id, ev);
           n++;
         }

@@ -4,6 +4,11 @@ import type { Filter, NostrEvent, Verdict } from "../nostr/types.ts";
 /** Options every store call accepts. */
 export interface StoreOptions {
   signal?: AbortSignal;
+  /**
+   * For `query`: events the caller may not see (private kinds) are skipped before a filter's
+   * limit counts them, so a hidden event never displaces a visible match.
+   */
+  visible?: (ev: NostrEvent) => boolean;
 }
 
 /** The outcome of `event()`: the OK tuple for the client and whether anything new was stored. */

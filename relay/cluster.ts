@@ -6,6 +6,7 @@
  * event id once, whichever path brings it first.
  */
 import { FeedTailer } from "../kv/feed.ts";
+import { retryLocked } from "../kv/locked.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 import type { Relay } from "./relay.ts";
 
@@ -41,6 +42,8 @@ export class Cluster {
   #maxBatch: number;
   /** Gaps seen on BroadcastChannel, each repaired from the feed. */
   gaps = 0;
+  /** True once this isolate listens to its siblings and follows the feed. */
+  joined = false;
 
   constructor(relay: Relay, kv: Deno.Kv, opts: ClusterOptions = {}) {
     this.#relay = relay;
@@ -54,11 +57,12 @@ export class Cluster {
 
   /** Join the channel of this store's isolates and begin tailing the feed. */
   async start(): Promise<void> {
-    const id = await storeId(this.#kv);
+    const id = await retryLocked(() => storeId(this.#kv), () => this.#closed);
     if (this.#closed) return;
     this.#channel = new BroadcastChannel(CHANNEL + id);
     this.#channel.onmessage = (e: MessageEvent<Batch>) => this.#receive(e.data);
-    await this.#feed.start();
+    await retryLocked(() => this.#feed.start(), () => this.#closed);
+    this.joined = !this.#closed;
   }
 
   /** Close the channel and the feed watcher so the process can exit. */

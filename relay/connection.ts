@@ -11,7 +11,7 @@ import type { Filter, NostrEvent } from "../nostr/types.ts";
 import { verifyEvent } from "../nostr/verify.ts";
 import { checkAuth } from "./auth.ts";
 import type { ConnInfo } from "./policy.ts";
-import { canRead } from "./policies/privacy.ts";
+import { canRead, isPrivateKind } from "./policies/privacy.ts";
 import { reason } from "./reason.ts";
 import type { Relay } from "./relay.ts";
 import type { Sub } from "./subscriptions.ts";
@@ -223,13 +223,17 @@ export class Connection implements ConnInfo {
     const sub: LiveSub = { id: req.id, conn: this, filters: req.filters, held: [] };
     this.subs.set(req.id, sub);
     subs.add(sub);
-    const stored = req.filters.map((f) => ({
-      ...f,
-      limit: Math.min(f.limit ?? config.defaultLimit, config.maxLimit),
-    }));
+    const anonymous = this.pubkeys.size === 0;
+    const stored = req.filters
+      // An anonymous connection can read no private event: skip filters that only match those
+      // rather than scan every stored DM to hide each one.
+      .filter((f) => !anonymous || !f.kinds || !f.kinds.every(isPrivateKind))
+      .map((f) => ({ ...f, limit: Math.min(f.limit ?? config.defaultLimit, config.maxLimit) }));
     let events: NostrEvent[];
     try {
-      events = await store.query(stored);
+      // Hidden events are skipped before the limit counts them: a filter's limit applies after
+      // every condition, privacy included, so a DM never displaces a readable match.
+      events = await store.query(stored, { visible: (ev) => canRead(ev, this) });
     } catch (err) {
       console.error("query failed:", err);
       if (this.subs.get(req.id) === sub) {
@@ -257,12 +261,21 @@ export class Connection implements ConnInfo {
     const req = this.#request(msg, "COUNT");
     if (!req) return;
     const store = this.relay.store;
-    let count = await store.count(req.filters);
-    // Private kinds count only where this connection could read them (NIP-45 over NIP-42).
-    const priv = req.filters.map(privatePart).filter((f): f is Filter => f !== undefined);
-    if (priv.length > 0) {
-      count -= await store.count(priv);
-      if (this.pubkeys.size > 0) count += await store.count(readableParts(priv, this.pubkeys));
+    let count: number;
+    try {
+      count = await store.count(req.filters);
+      // Private kinds count only where this connection could read them (NIP-45 over NIP-42).
+      const priv = req.filters.map(privatePart).filter((f): f is Filter => f !== undefined);
+      if (priv.length > 0) {
+        count -= await store.count(priv);
+        if (this.pubkeys.size > 0) count += await store.count(readableParts(priv, this.pubkeys));
+      }
+    } catch (err) {
+      // NIP-45: a COUNT the relay cannot fulfil MUST be answered with CLOSED.
+      console.error("count failed:", err);
+      const why = reason("error", "count failed");
+      this.relay.stats.refuse(why);
+      return this.send(["CLOSED", req.id, why]);
     }
     this.send(["COUNT", req.id, { count }]);
   }

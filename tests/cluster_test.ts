@@ -4,6 +4,8 @@
  */
 import { assertEquals } from "@std/assert";
 import { Agent, Client } from "./helpers.ts";
+import { loadConfig } from "../config.ts";
+import { createNexus, openKv } from "../server.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
 
 interface Isolate {
@@ -187,4 +189,24 @@ Deno.test("two relay processes on one KV file deliver each other's events throug
   for (const c of [...subs, pub]) await c.close();
   await a.stop();
   await b.stop();
+});
+
+Deno.test("isolates that open a fresh KV file at the same moment all join the fan-out", async () => {
+  // deno serve --parallel opens one new SQLite file from every worker at once, and the first
+  // writes then often fail with "database is locked". An isolate whose cluster start failed never
+  // heard the others' events, so its subscribers missed everything published elsewhere.
+  for (let round = 0; round < 5; round++) {
+    const dir = await Deno.makeTempDir();
+    const kvPath = `${dir}/kv.sqlite`;
+    const config = loadConfig((n) => ({ NEXUS_AUTH: "off", NEXUS_KV_PATH: kvPath })[n]);
+    const kvs = await Promise.all([openKv(kvPath), openKv(kvPath), openKv(kvPath)]);
+    const nodes = kvs.map((kv) => createNexus(config, kv));
+    const deadline = Date.now() + 5000;
+    while (nodes.some((n) => !n.cluster.joined) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals(nodes.map((n) => n.cluster.joined), [true, true, true], `round ${round}`);
+    for (const n of nodes) await n.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -39,6 +39,8 @@ Deno.test({
     // Reads fail the same way, and the connection stays open.
     const res = await c.req("q", { kinds: [1] });
     assertMatch(res.closed ?? "", /^error: /);
+    // NIP-45: a COUNT the relay cannot fulfil is answered with CLOSED, not a NOTICE.
+    assertMatch(String(await c.count("n", { kinds: [1] })), /^error: /);
     assertEquals(c.ws.readyState, WebSocket.OPEN);
     await c.close();
     await r.close(); // shutdown completes even though the KV is already gone

@@ -22,3 +22,35 @@ Deno.test('NIP-70: ["-"] events are accepted only from a connection authenticate
     await c.close();
   });
 });
+
+Deno.test("NIP-70: a repost that embeds a protected event is refused, even from its author", async () => {
+  await withRelay({ NEXUS_AUTH: "off" }, async (r) => {
+    const c = await Client.connect(r.url);
+    const [a, b] = [new Agent(), new Agent()];
+    await c.auth(a);
+    await c.auth(b);
+    const secret = a.sign({ tags: [["-"]], content: "members only" });
+    assertEquals((await c.publish(secret))[2], true);
+    for (const [who, kind] of [[b, 6], [b, 16], [a, 6]] as const) {
+      const repost = who.sign({
+        kind,
+        tags: [["e", secret.id], ["p", a.pubkey], ["k", "1"]],
+        content: JSON.stringify(secret),
+      });
+      const ok = await c.publish(repost);
+      assertEquals(ok[2], false, `kind ${kind}`);
+      assert(ok[3].startsWith("invalid:"), ok[3]);
+    }
+    // A repost without the embedded event, or embedding an unprotected one, is fine.
+    const plain = a.sign({ content: "public" });
+    const bare = b.sign({ kind: 6, tags: [["e", secret.id], ["p", a.pubkey]] });
+    const embedsPublic = b.sign({
+      kind: 6,
+      tags: [["e", plain.id]],
+      content: JSON.stringify(plain),
+    });
+    assertEquals((await c.publish(bare))[2], true);
+    assertEquals((await c.publish(embedsPublic))[2], true);
+    await c.close();
+  });
+});

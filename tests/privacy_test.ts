@@ -101,3 +101,33 @@ Deno.test("privacy: an AUTH signed for one connection's challenge does not authe
   await y.close();
   await r.close();
 });
+
+Deno.test("privacy: hidden DMs do not use up a REQ's limit", async () => {
+  // limit applies after every condition: the newest readable matches fill it, not unreadable DMs.
+  const r = await startRelay({ NEXUS_AUTH: "writes" });
+  const [alice, bob, carol] = [new Agent(), new Agent(), new Agent()];
+  const w = await Client.connect(r.url);
+  await w.auth(alice);
+  const notes = [1000, 1001].map((t) => alice.sign({ content: `public ${t}`, created_at: t }));
+  for (const ev of notes) assertEquals((await w.publish(ev))[2], true);
+  for (let t = 2000; t < 2003; t++) {
+    const dm = alice.sign({ kind: 4, tags: [["p", bob.pubkey]], created_at: t });
+    assertEquals((await w.publish(dm))[2], true);
+  }
+  const want = [notes[1]!.id, notes[0]!.id];
+  const anon = await Client.connect(r.url);
+  const c = await Client.connect(r.url);
+  await c.auth(carol);
+  for (const x of [anon, c]) {
+    const res = await x.req("q", { authors: [alice.pubkey], limit: 2 });
+    assertEquals(res.events.map((e) => e.id), want);
+    assertEquals((await x.req("dm", { kinds: [4], limit: 5 })).events, []);
+  }
+  // The recipient's limit is filled by the DMs, newest first.
+  const b = await Client.connect(r.url);
+  await b.auth(bob);
+  const mine = await b.req("q", { authors: [alice.pubkey], limit: 2 });
+  assertEquals(mine.events.map((e) => e.created_at), [2002, 2001]);
+  for (const x of [w, anon, c, b]) await x.close();
+  await r.dispose();
+});

@@ -4,6 +4,11 @@ import type { ConnInfo } from "../policy.ts";
 
 const PRIVATE_KINDS = new Set([4, 1059]);
 
+/** True for kinds served only to their author or a `p` recipient. */
+export function isPrivateKind(kind: number): boolean {
+  return PRIVATE_KINDS.has(kind);
+}
+
 /** True when the connection may see this event, on both the stored and the live path. */
 export function canRead(ev: NostrEvent, conn: ConnInfo): boolean {
   if (!PRIVATE_KINDS.has(ev.kind)) return true;
