@@ -49,6 +49,8 @@ export interface Config {
   reqRate: Readonly<TieredRate>;
   /** Concurrent WebSocket connections per client IP; 0 for no cap. */
   maxConnectionsPerIp: number;
+  /** Client IPs the per-IP cap does not apply to. */
+  connectionCapExempt: readonly string[];
   /** Header naming the client IP (lower case), set only behind a trusted proxy. */
   trustProxy: string | undefined;
 }
@@ -144,6 +146,12 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
       authenticated: rate("REQ_AUTHED", 5000, 10000),
     }),
     maxConnectionsPerIp: int("NEXUS_MAX_CONNECTIONS_PER_IP", 200, 0, 1_000_000),
+    // Loopback is exempt by default: it is the operator's own tools or a local reverse proxy (all of
+    // whose clients would otherwise share one address and one cap).
+    connectionCapExempt: Object.freeze(
+      (env("NEXUS_CONNECTION_CAP_EXEMPT") ?? "127.0.0.1,::1,::ffff:127.0.0.1").split(",")
+        .map((x) => x.trim()).filter(Boolean),
+    ),
     trustProxy: trust === "off" ? undefined : trust === "on" ? "x-forwarded-for" : trust,
   };
   return Object.freeze(config);

@@ -94,7 +94,9 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
       // remoteAddr is gone once the request is upgraded: read it first.
       const ip = clientIp(req, info, config.trustProxy);
       // Refused before the upgrade, so an over-cap client costs no socket or relay state.
-      const release = ipConnections.acquire(ip);
+      const release = config.connectionCapExempt.includes(ip)
+        ? () => {}
+        : ipConnections.acquire(ip);
       if (!release) {
         return new Response("Too many connections from your address", {
           status: 429,

@@ -156,7 +156,10 @@ async function upgrade(http: string, headers: Record<string, string> = {}) {
 }
 
 Deno.test("rate limit: the per-IP connection cap refuses the upgrade with 429 and frees slots on close", async () => {
-  const r = await startRelay({ NEXUS_MAX_CONNECTIONS_PER_IP: "2" });
+  const r = await startRelay({
+    NEXUS_MAX_CONNECTIONS_PER_IP: "2",
+    NEXUS_CONNECTION_CAP_EXEMPT: "",
+  });
   const a = await Client.connect(r.url);
   const b = await Client.connect(r.url);
   const third = await upgrade(r.http);
@@ -176,9 +179,21 @@ Deno.test("rate limit: the per-IP connection cap refuses the upgrade with 429 an
   await r.close();
 });
 
+Deno.test("rate limit: loopback is exempt from the per-IP cap by default", async () => {
+  const r = await startRelay({ NEXUS_MAX_CONNECTIONS_PER_IP: "1" });
+  const us = [await upgrade(r.http), await upgrade(r.http), await upgrade(r.http)];
+  assertEquals(us.map((u) => u.status), [101, 101, 101]);
+  for (const u of us) u.conn.close();
+  await r.close();
+});
+
 Deno.test("rate limit: X-Forwarded-For counts only when NEXUS_TRUST_PROXY is on", async () => {
   for (const trust of ["on", "off"]) {
-    const r = await startRelay({ NEXUS_MAX_CONNECTIONS_PER_IP: "1", NEXUS_TRUST_PROXY: trust });
+    const r = await startRelay({
+      NEXUS_MAX_CONNECTIONS_PER_IP: "1",
+      NEXUS_TRUST_PROXY: trust,
+      NEXUS_CONNECTION_CAP_EXEMPT: "",
+    });
     const one = await upgrade(r.http, { "x-forwarded-for": "10.0.0.1, 127.0.0.1" });
     const same = await upgrade(r.http, { "x-forwarded-for": "10.0.0.1" });
     const other = await upgrade(r.http, { "x-forwarded-for": "10.0.0.2" });
