@@ -138,11 +138,11 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     rateLimits: rateLimits === "on",
     // Authenticated agents must sustain 100+ events/s with bursts; anonymous clients get less.
     eventRate: Object.freeze({
-      anonymous: rate("EVENT_ANON", 200, 1000),
-      authenticated: rate("EVENT_AUTHED", 1000, 5000),
+      anonymous: rate("EVENT_ANON", 500, 5000),
+      authenticated: rate("EVENT_AUTHED", 2000, 20000),
     }),
     reqRate: Object.freeze({
-      anonymous: rate("REQ_ANON", 200, 1000),
+      anonymous: rate("REQ_ANON", 500, 2000),
       authenticated: rate("REQ_AUTHED", 5000, 10000),
     }),
     maxConnectionsPerIp: int("NEXUS_MAX_CONNECTIONS_PER_IP", 200, 0, 1_000_000),

@@ -1,60 +1,90 @@
-/** @module Starts `deno task start` (start.ts) on a free port with a temporary KV, for the benchmark. */
+/** @module Starts relays for the benchmark: `deno task start` (start.ts) or a single `main.ts`. */
 
 /** A relay process started by the benchmark. */
 export interface Relay {
   url: string;
+  kvPath: string;
   rssBytes(): Promise<number>;
   stop(): Promise<void>;
 }
 
-/** Launch the relay and wait until it listens. */
-export async function startRelay(opts: { auth: boolean }): Promise<Relay> {
-  const dir = await Deno.makeTempDir({ prefix: "nexus-bench-" });
+/** Options for a benchmark relay. */
+export interface RelayOptions {
+  auth: boolean;
+  /** `start` runs start.ts (one isolate per core); `main` runs one isolate with Deno.serve. */
+  entry?: "start" | "main";
+  /** Share an existing KV file (a second instance); a temporary one otherwise. */
+  kvPath?: string;
+}
+
+/** Launch a relay on a free port and wait until it listens. */
+export async function startRelay(opts: RelayOptions): Promise<Relay> {
+  const dir = opts.kvPath ? undefined : await Deno.makeTempDir({ prefix: "nexus-bench-" });
+  const kvPath = opts.kvPath ?? `${dir}/bench.sqlite`;
+  const entry = opts.entry ?? "start";
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "start.ts"],
+    args: ["run", "-A", `${entry}.ts`],
     cwd: new URL("..", import.meta.url).pathname,
     env: {
+      // NEXUS_* settings in the bench's environment reach the relay (e.g. to try a limit).
+      ...Object.fromEntries(
+        Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("NEXUS_")),
+      ),
       HOST: "127.0.0.1",
       PORT: "0",
       NEXUS_AUTH: opts.auth ? "required" : "off",
-      NEXUS_KV_PATH: `${dir}/bench.sqlite`,
+      NEXUS_KV_PATH: kvPath,
     },
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let err = "";
-  let port = 0;
-  while (!port) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("relay exited: " + err);
-    err += value;
-    const m = /Listening on http:\/\/[^:]+:(\d+)/.exec(err);
-    if (m) port = Number(m[1]);
-  }
-  (async () => {
-    for (let r; !(r = await reader.read()).done;) {
-      if (Deno.env.get("BENCH_RELAY_LOG")) console.error(r.value);
-    }
-  })();
+  // start.ts reports through deno serve on stderr; main.ts logs its own line on stdout.
+  const port = await Promise.race([
+    listenPort(child.stderr, /Listening on http:\/\/[^:]+:(\d+)/),
+    listenPort(child.stdout, /listening on ws:\/\/[^:]+:(\d+)/),
+    child.status.then((s) => Promise.reject(new Error(`relay exited with ${s.code}`))),
+  ]);
   return {
     url: `ws://127.0.0.1:${port}`,
+    kvPath,
     async rssBytes() {
       // start.ts is a launcher: the relay is its `deno serve` child.
+      const pids = entry === "start" ? await children(child.pid) : [child.pid];
       let total = 0;
-      for (const pid of [child.pid, ...await children(child.pid)]) {
+      for (const pid of pids) {
         const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
         const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
-        if (kb && pid !== child.pid) total += Number(kb) * 1024;
+        if (kb) total += Number(kb) * 1024;
       }
       return total;
     },
     async stop() {
       child.kill("SIGTERM");
       await child.status;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** Read a stream until a line gives the port, then keep draining it so the child never blocks. */
+function listenPort(stream: ReadableStream<Uint8Array>, re: RegExp): Promise<number> {
+  return new Promise((resolve) => {
+    const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    let found = false;
+    (async () => {
+      for (let r; !(r = await reader.read()).done;) {
+        if (Deno.env.get("BENCH_RELAY_LOG")) console.error(r.value);
+        if (found) continue;
+        text += r.value;
+        const m = re.exec(text);
+        if (m) {
+          found = true;
+          resolve(Number(m[1]));
+        }
+      }
+    })();
+  });
 }
 
 async function children(pid: number): Promise<number[]> {

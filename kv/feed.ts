@@ -104,6 +104,9 @@ export class FeedTailer {
         // Entries older than the feed TTL are gone; whatever is left is still handed on in order.
         this.#pos = seq;
         this.#handler(entry.value.map(decodeEvent), seq);
+        // Let sockets flush between entries: a backlog replayed in one go would otherwise hold
+        // every delivery in memory until the whole backlog was handed out.
+        await new Promise((r) => setTimeout(r, 0));
       }
       this.#pos = Math.max(this.#pos, head);
     } catch (err) {
