@@ -10,6 +10,7 @@ import { initNostrWasm } from "nostr-wasm";
 import { generateSecretKey, getPublicKey } from "nostr-tools";
 import { BenchClient, pct } from "./client.ts";
 import { type Relay, startRelay } from "./relay_process.ts";
+import type { NostrEvent } from "../nostr/types.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -33,15 +34,7 @@ const { values: args } = parseArgs({
 });
 
 const nw = await initNostrWasm();
-type Ev = {
-  id: string;
-  pubkey: string;
-  created_at: number;
-  kind: number;
-  tags: string[][];
-  content: string;
-  sig: string;
-};
+type Ev = NostrEvent;
 
 function sign(
   sk: Uint8Array,

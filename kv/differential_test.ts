@@ -6,22 +6,11 @@
 import { assert, assertEquals } from "@std/assert";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
 import { KvStore } from "./kv_store.ts";
+import { prng } from "../tests/prng.ts";
 
 const SEED = Number(Deno.env.get("NEXUS_FUZZ_SEED") ?? 20240611);
 const EVENTS = 3000;
 const QUERIES = 400;
-
-/** mulberry32: small, deterministic, good enough to drive a fuzzer. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const int = (n: number) => Math.floor(rand() * n);

@@ -185,6 +185,13 @@ export class Connection implements ConnInfo {
     }
     const closed = (why: string) => {
       this.relay.stats.refuse(why);
+      // A refused REQ that reuses a live id ends that subscription too: the client now holds
+      // CLOSED for the id, so nothing more may arrive under it.
+      const live = verb === "REQ" ? this.subs.get(id) : undefined;
+      if (live) {
+        this.subs.delete(id);
+        this.relay.subs.remove(live);
+      }
       this.send(["CLOSED", id, why]);
       return undefined;
     };

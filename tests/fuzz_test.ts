@@ -6,22 +6,12 @@
 import { assert, assertEquals } from "@std/assert";
 import { Agent, Client, startRelay } from "./helpers.ts";
 import type { NostrEvent } from "../nostr/types.ts";
+import { prng } from "./prng.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 1_000_000);
 const CONNECTIONS = 16;
 const MESSAGES = 40_000;
 const BUDGET_MS = 20_000;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const int = (n: number) => Math.floor(rand() * n);

@@ -103,3 +103,17 @@ Deno.test("subscriptions: events published while a REQ is answering arrive exact
     await sub.close();
   });
 });
+
+Deno.test("a refused REQ that reuses a live subscription id ends that subscription", async () => {
+  await withRelay({}, async (r) => {
+    const c = await Client.connect(r.url);
+    const a = new Agent();
+    await c.req("s", { authors: [a.pubkey] });
+    const refused = await c.req("s", { kinds: [-1] });
+    assert(refused.closed?.startsWith("invalid:"), refused.closed);
+    await c.publish(a.sign({ content: "after the refusal" }));
+    await c.sync();
+    assertEquals(c.inbox.filter((m) => Array.isArray(m) && m[0] === "EVENT").length, 0);
+    await c.close();
+  });
+});
