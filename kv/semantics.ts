@@ -73,7 +73,9 @@ export function applyEvent(
       return refuse("blocked: this address was deleted by its author");
     }
     const cur = s.pointer(addr);
-    if (cur && !newer(ev, cur)) return refuse("duplicate: a newer version is already stored");
+    if (cur && !newer(ev, cur)) {
+      return refuse("invalid: a newer version of this event is already stored");
+    }
     if (cur) {
       const old = s.event(cur.id);
       if (old) ops.delete(old);

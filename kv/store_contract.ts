@@ -237,7 +237,7 @@ export function storeContract(name: string, open: OpenStore): void {
       assertEquals(ids(await s.query([{ kinds: [kind] }])), [v2.id, other.id]);
       const old = await s.event(fake({ kind, created_at: 150 }));
       assertEquals(old.verdict[0], false);
-      assert(old.verdict[1].startsWith("duplicate:"), old.verdict[1]);
+      assert(old.verdict[1].startsWith("invalid:"), old.verdict[1]);
       assertEquals(ids(await s.query([{ kinds: [kind], authors: [PK.a] }])), [v2.id]);
       assertEquals(await s.count([{ authors: [PK.a] }]), 1);
     });

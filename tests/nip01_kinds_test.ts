@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { Agent, Client, now, withRelay } from "./helpers.ts";
 
-Deno.test("replaceable: only the newest is kept; an older version gets OK false duplicate:", async () => {
+Deno.test("replaceable: only the newest is kept; an older version gets OK false invalid:", async () => {
   await withRelay({}, async (r) => {
     const c = await Client.connect(r.url);
     const a = new Agent();
@@ -13,7 +13,7 @@ Deno.test("replaceable: only the newest is kept; an older version gets OK false 
       assertEquals((await c.publish(v2))[2], true);
       const old = await c.publish(a.sign({ kind, created_at: t + 5, content: "old" }));
       assertEquals(old[2], false);
-      assert(old[3].startsWith("duplicate:"), old[3]);
+      assert(old[3].startsWith("invalid:"), old[3]);
       const { events } = await c.req(`k${kind}`, { kinds: [kind], authors: [a.pubkey] });
       assertEquals(events.map((e) => e.content), ["v2"]);
     }
