@@ -10,7 +10,7 @@ import { type EventPolicy, type FilterPolicy, pipeEvent, pipeFilter } from "./po
 import { authForReads, authForWrites } from "./policies/auth.ts";
 import { noAuthEvents } from "./policies/auth_events.ts";
 import { notExpired } from "./policies/expiration.ts";
-import { canRead } from "./policies/privacy.ts";
+import { canRead, privateNeedsAuth } from "./policies/privacy.ts";
 import { protectedEvents } from "./policies/protected.ts";
 import { eventRateLimit, reqRateLimit } from "./policies/rate_limit.ts";
 import { createdAtWindow } from "./policies/timestamps.ts";
@@ -62,6 +62,7 @@ export class Relay {
     );
     this.filterPolicy = pipeFilter(
       authForReads(c.auth),
+      privateNeedsAuth,
       ...(c.rateLimits ? [reqRateLimit(c.reqRate)] : []),
       ...(opts.filterPolicies ?? []),
     );

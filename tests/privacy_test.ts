@@ -131,3 +131,22 @@ Deno.test("privacy: hidden DMs do not use up a REQ's limit", async () => {
   for (const x of [w, anon, c, b]) await x.close();
   await r.dispose();
 });
+
+Deno.test("privacy: a REQ or COUNT only for DMs, before AUTH, is CLOSED auth-required (NIP-42 flow)", async () => {
+  const r = await startRelay({ NEXUS_AUTH: "off" });
+  const bob = new Agent();
+  const c = await Client.connect(r.url);
+  const refused = await c.req("dm", { kinds: [4], "#p": [bob.pubkey] });
+  assertMatch(refused.closed ?? "", /^auth-required:/);
+  c.send(["COUNT", "n", { kinds: [1059], "#p": [bob.pubkey] }]);
+  const closed = await c.take((m) => Array.isArray(m) && m[1] === "n");
+  assertEquals(closed[0], "CLOSED");
+  assertMatch(String(closed[2]), /^auth-required:/);
+  // Mixed filters are served: the public part is not held hostage by the private one.
+  assertEquals((await c.req("mixed", { kinds: [1, 4] })).closed, undefined);
+  // After AUTH the same REQ runs.
+  assertEquals((await c.auth(bob))[2], true);
+  assertEquals((await c.req("dm2", { kinds: [4], "#p": [bob.pubkey] })).closed, undefined);
+  await c.close();
+  await r.dispose();
+});

@@ -1,6 +1,7 @@
 /** @module Private kinds: DMs (4) and gift wraps (1059) are served only to their author or a `p` recipient. */
 import type { NostrEvent } from "../../nostr/types.ts";
-import type { ConnInfo } from "../policy.ts";
+import type { ConnInfo, FilterPolicy } from "../policy.ts";
+import { reason } from "../reason.ts";
 
 const PRIVATE_KINDS = new Set([4, 1059]);
 
@@ -17,3 +18,17 @@ export function canRead(ev: NostrEvent, conn: ConnInfo): boolean {
   for (const t of ev.tags) if (t[0] === "p" && t[1] && conn.pubkeys.has(t[1])) return true;
   return false;
 }
+
+/**
+ * NIP-42's own example: a REQ or COUNT that can only match private kinds, from a connection that
+ * has not authenticated, is refused with auth-required: so the client knows to AUTH and retry.
+ */
+export const privateNeedsAuth: FilterPolicy = (filters, conn) => {
+  if (conn.pubkeys.size > 0) return undefined;
+  const onlyPrivate = filters.every((f) =>
+    f.kinds && f.kinds.length > 0 && f.kinds.every(isPrivateKind)
+  );
+  return onlyPrivate
+    ? reason("auth-required", "direct messages are served only to their author or recipient")
+    : undefined;
+};
