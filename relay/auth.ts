@@ -33,12 +33,16 @@ export function sameRelay(a: string, b: string): boolean {
   return ha !== undefined && ha === hostPort(b);
 }
 
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
 function hostPort(url: string): string | undefined {
   try {
     const u = new URL(url.includes("://") ? url : `wss://${url}`);
     // Default ports are dropped so ws://h, wss://h and wss://h:443 all compare equal.
     const port = u.port === "80" || u.port === "443" ? "" : u.port;
-    return `${u.hostname.toLowerCase()}:${port}`;
+    const host = u.hostname.toLowerCase();
+    // localhost, 127.0.0.1 and [::1] name the same relay; the challenge still binds the connection.
+    return `${LOOPBACK.has(host) ? "loopback" : host}:${port}`;
   } catch {
     return undefined;
   }

@@ -52,3 +52,10 @@ Deno.test("sameRelay() compares host and port, ignoring scheme, path and default
   assert(!sameRelay("", "wss://relay.example.com"));
   assert(!sameRelay("http://[bad", "wss://relay.example.com"));
 });
+
+Deno.test("sameRelay() treats localhost, 127.0.0.1 and [::1] as one host, port still counts", () => {
+  assert(sameRelay("ws://localhost:8000", "ws://127.0.0.1:8000"));
+  assert(sameRelay("ws://[::1]:8000/", "ws://localhost:8000"));
+  assert(!sameRelay("ws://localhost:8000", "ws://127.0.0.1:8001"));
+  assert(!sameRelay("ws://localhost:8000", "ws://10.0.0.1:8000"));
+});
