@@ -50,7 +50,10 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     feedTtlMs: config.feedTtlSeconds * 1000,
   });
   const relay = new Relay({ config, store });
-  const cluster = new Cluster(relay, kv, { pollMs: config.feedPollMs });
+  const cluster = new Cluster(relay, kv, {
+    pollMs: config.feedPollMs,
+    skipWriter: store.writerId,
+  });
   // Starting late only means a few events reach this isolate by BroadcastChannel or not at all
   // before it has subscribers; nothing is owed to subscribers that do not exist yet.
   cluster.start().catch((err) => console.error("nexus: change feed not followed:", err));

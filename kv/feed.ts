@@ -1,7 +1,10 @@
 /**
- * @module Tails the KV change feed: `["f", seq]` entries written in the same atomic as the events
- * they carry, numbered gap-free under the head key `["fh"]`. Follows the head with `kv.watch`
- * (fires across the isolates of one process) and polls it as the fallback (other processes).
+ * @module Tails the KV change feed. Every writer (one per KvStore: an isolate, a process, a Deploy
+ * instance) appends `["f", writer, seq]` entries in the same atomic as the events they carry,
+ * numbered gap-free under its head `["fh", writer]`, and bumps `["fb"]` with a conflict-free sum.
+ * A tailer follows every writer's log from where it was when the tailer started; it wakes on
+ * `kv.watch` of the bump key (fires across the isolates of one process) and polls as the fallback
+ * (other processes).
  */
 import { P } from "./keys.ts";
 import { decodeEvent } from "./kv_query.ts";
@@ -14,16 +17,19 @@ export type FeedHandler = (events: NostrEvent[], seq: number) => void;
 export interface FeedOptions {
   /** Poll interval in ms, for stores where watch does not fire (separate processes). */
   pollMs?: number;
+  /** A writer whose log this tailer skips: its own store's, already delivered directly. */
+  skipWriter?: string;
 }
 
 /** Follows the change feed from the head at start, handing every new event to a handler. */
 export class FeedTailer {
   #kv: Deno.Kv;
   #handler: FeedHandler;
-  #pos = 0;
+  #pos = new Map<string, number>();
+  #skip: string | undefined;
   #pollMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #stream: ReadableStream<Deno.KvEntryMaybe<number>[]> | undefined;
+  #stream: ReadableStream<Deno.KvEntryMaybe<Deno.KvU64>[]> | undefined;
   #reading: Promise<void> | undefined;
   #again = false;
   #closed = false;
@@ -32,17 +38,13 @@ export class FeedTailer {
     this.#kv = kv;
     this.#handler = handler;
     this.#pollMs = opts.pollMs ?? 100;
+    this.#skip = opts.skipWriter;
   }
 
-  /** The last feed position handed to the handler. */
-  get position(): number {
-    return this.#pos;
-  }
-
-  /** Start from the current head: only events committed from now on are delivered. */
+  /** Start from every writer's current head: only events committed from now on are delivered. */
   async start(): Promise<void> {
     try {
-      this.#pos = (await this.#kv.get<number>([P.feedHead])).value ?? 0;
+      for (const [writer, head] of await this.#heads()) this.#pos.set(writer, head);
     } catch (err) {
       if (this.#closed) return; // closed before it started: nothing to follow
       throw err;
@@ -81,7 +83,7 @@ export class FeedTailer {
 
   async #watch(): Promise<void> {
     try {
-      this.#stream = this.#kv.watch<[number]>([[P.feedHead]]);
+      this.#stream = this.#kv.watch<[Deno.KvU64]>([[P.feedBump]]);
       for await (const _ of this.#stream) {
         if (this.#closed) break;
         void this.poll();
@@ -91,24 +93,37 @@ export class FeedTailer {
     }
   }
 
+  /** Every writer's head: the last sequence number it committed. */
+  async #heads(): Promise<Map<string, number>> {
+    const heads = new Map<string, number>();
+    for await (const e of this.#kv.list<number>({ prefix: [P.feedHead] })) {
+      heads.set(e.key[1] as string, e.value);
+    }
+    return heads;
+  }
+
   async #read(): Promise<void> {
     try {
-      const head = (await this.#kv.get<number>([P.feedHead])).value ?? 0;
-      if (head <= this.#pos) return;
-      const iter = this.#kv.list<Uint8Array[]>({
-        start: [P.feed, this.#pos + 1],
-        end: [P.feed, head + 1],
-      }, { batchSize: 500 });
-      for await (const entry of iter) {
-        const seq = entry.key[1] as number;
-        // Entries older than the feed TTL are gone; whatever is left is still handed on in order.
-        this.#pos = seq;
-        this.#handler(entry.value.map(decodeEvent), seq);
-        // Let sockets flush between entries: a backlog replayed in one go would otherwise hold
-        // every delivery in memory until the whole backlog was handed out.
-        await new Promise((r) => setTimeout(r, 0));
+      for (const [writer, head] of await this.#heads()) {
+        if (writer === this.#skip) continue;
+        // A writer first seen now started after this tailer: its whole log is new.
+        const pos = this.#pos.get(writer) ?? 0;
+        if (head <= pos) continue;
+        const iter = this.#kv.list<Uint8Array[]>({
+          start: [P.feed, writer, pos + 1],
+          end: [P.feed, writer, head + 1],
+        }, { batchSize: 500 });
+        for await (const entry of iter) {
+          const seq = entry.key[2] as number;
+          // Entries older than the feed TTL are gone; whatever is left is handed on in order.
+          this.#pos.set(writer, seq);
+          this.#handler(entry.value.map(decodeEvent), seq);
+          // Let sockets flush between entries: a backlog replayed in one go would otherwise hold
+          // every delivery in memory until the whole backlog was handed out.
+          await new Promise((r) => setTimeout(r, 0));
+        }
+        this.#pos.set(writer, Math.max(this.#pos.get(writer) ?? 0, head));
       }
-      this.#pos = Math.max(this.#pos, head);
     } catch (err) {
       if (!this.#closed) console.error("feed read failed:", err);
     }

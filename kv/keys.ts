@@ -26,6 +26,7 @@ export const P = {
   addrTombstone: "xa",
   feed: "f",
   feedHead: "fh",
+  feedBump: "fb",
 } as const;
 
 /** Raw id bytes from hex. */

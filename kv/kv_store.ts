@@ -1,8 +1,10 @@
 /**
- * @module The Deno KV store. Writes go through one group-commit loop per isolate: every event
- * waiting when a commit starts joins one atomic, which also appends the change feed and bumps the
- * feed head. Every commit checks the head it read, so commits from any isolate or process are
- * serialised and a write never acts on state another writer changed underneath it.
+ * @module The Deno KV store. Writes go through one group-commit loop per store: the events waiting
+ * when a commit starts join one atomic, which also appends this writer's change-feed log. The
+ * atomic checks the versionstamp of every key its decisions read (the event, its tombstone, the
+ * replaceable pointer, deletion targets), so writers in other isolates, processes or instances
+ * only collide when they touch the same event or address, and a write never acts on state
+ * another writer changed underneath it.
  */
 import { compareEvents } from "../nostr/filter.ts";
 import { addressOf, isEphemeral } from "../nostr/kinds.ts";
@@ -22,7 +24,7 @@ import {
 /** Events up to this many bytes of JSON are copied into every index entry, saving a get per hit. */
 const INLINE_MAX = 1536;
 /** Stay under Deno KV's per-atomic limits (1000 mutations, 800 KiB, 80 KiB of keys). */
-const BUDGET = { mutations: 900, bytes: 700_000, keyBytes: 72_000 };
+const BUDGET = { mutations: 900, bytes: 700_000, keyBytes: 72_000, checks: 100 };
 const MAX_BATCH = 128;
 /** How long a batch keeps retrying when other writers keep winning the head check. */
 const MAX_RETRY_MS = 10_000;
@@ -49,8 +51,11 @@ export class KvStore implements NStore {
   #queue: Job[] = [];
   #draining = false;
   #closed = false;
-  /** Commits retried because another writer committed first (for stats). */
+  /** Commits retried because another writer changed a key this one read (for stats). */
   conflicts = 0;
+  /** This store's own change-feed log (`["f", writerId, seq]`). */
+  readonly writerId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+  #seq = 0;
 
   constructor(kv: Deno.Kv, opts: KvStoreOptions = {}) {
     this.kv = kv;
@@ -128,8 +133,15 @@ export class KvStore implements NStore {
     this.#draining = true;
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, MAX_BATCH);
-        await this.#commit(batch);
+        // As many waiting writes as one atomic's 100 checks allow.
+        let n = 0;
+        let checks = 0;
+        while (n < this.#queue.length && n < MAX_BATCH) {
+          checks += checkCost(this.#queue[n]!);
+          if (n > 0 && checks > BUDGET.checks) break;
+          n++;
+        }
+        await this.#commit(this.#queue.splice(0, n));
       }
     } finally {
       this.#draining = false;
@@ -170,11 +182,12 @@ export class KvStore implements NStore {
         res = { ok: false };
       }
       if (res.ok) {
+        this.#seq = planned.seq;
         batch.forEach((j, i) => j.resolve(planned.results[i]!));
         return;
       }
-      // Another writer committed since we read the head: re-read and plan again, backing off at
-      // random so two busy isolates stop colliding.
+      // Another writer changed a key we read: read again and plan again, backing off at random
+      // so two writers on the same keys stop colliding.
       this.conflicts++;
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 2 ** attempt)));
     }
@@ -183,42 +196,49 @@ export class KvStore implements NStore {
 
   async #plan(batch: Job[]): Promise<Planned> {
     const kv = this.kv;
-    const head = await kv.get<number>([P.feedHead]);
     const ids = new Set<string>();
     const addrs = new Set<string>();
+    // Tombstones matter only for the events being written, not for deletion targets.
+    const own = new Set<string>();
     for (const j of batch) {
       if (j.type === "remove") ids.add(j.id);
       else {
+        own.add(j.ev.id);
         const rs = readSet(j.ev);
         rs.ids.forEach((i) => ids.add(i));
         rs.addrs.forEach((a) => addrs.add(a));
       }
     }
+    // Every key a decision reads is checked at commit: unchanged since read, or no commit.
+    const checks: Deno.AtomicCheck[] = [];
     const events = new Map<string, Stored | undefined>();
     const tombs = new Map<string, string | undefined>();
     const pointers = new Map<string, Pointer | undefined>();
     const addrTombs = new Map<string, number | undefined>();
     const idList = [...ids];
     const addrList = [...addrs];
+    const ownList = [...own];
     await Promise.all([
-      getAll<EventValue>(kv, idList.map((id) => [P.event, idBytes(id)]), (i, v) => {
+      getAll<EventValue>(kv, idList.map((id) => [P.event, idBytes(id)]), checks, (i, v) => {
         events.set(idList[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
       }),
-      getAll<string>(kv, idList.map((id) => [P.tombstone, idBytes(id)]), (i, v) => {
-        tombs.set(idList[i]!, v ?? undefined);
+      getAll<string>(kv, ownList.map((id) => [P.tombstone, idBytes(id)]), checks, (i, v) => {
+        tombs.set(ownList[i]!, v ?? undefined);
       }),
       getAll<Pointer>(
         kv,
         addrList.map(pointerKey),
+        checks,
         (i, v) => pointers.set(addrList[i]!, v ?? undefined),
       ),
-      getAll<number>(kv, addrList.map(addrTombstoneKey), (i, v) => {
+      getAll<number>(kv, addrList.map(addrTombstoneKey), checks, (i, v) => {
         addrTombs.set(addrList[i]!, v ?? undefined);
       }),
     ]);
     const missing = [...pointers.values()].filter((p): p is Pointer => !!p && !events.has(p.id))
       .map((p) => p.id);
-    await getAll<EventValue>(kv, missing.map((id) => [P.event, idBytes(id)]), (i, v) => {
+    // The versions a pointer names are covered by the pointer's own check.
+    await getAll<EventValue>(kv, missing.map((id) => [P.event, idBytes(id)]), undefined, (i, v) => {
       events.set(missing[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
     });
 
@@ -226,8 +246,8 @@ export class KvStore implements NStore {
     const live = (
       s: Stored | undefined,
     ) => (s && (!s.expiresAt || s.expiresAt > now) ? s : undefined);
-    const atomic = kv.atomic().check({ key: [P.feedHead], versionstamp: head.versionstamp });
-    const budget = { mutations: 1, bytes: 0, keyBytes: 0 };
+    const atomic = kv.atomic().check(...checks);
+    const budget = { mutations: 2, bytes: 0, keyBytes: 0 };
     const add = (key: Deno.KvKey, bytes: number) => {
       budget.mutations++;
       budget.keyBytes += keySize(key);
@@ -311,8 +331,8 @@ export class KvStore implements NStore {
       const expiresAt = this.#retention(j.ev, now) ?? 0;
       results.push(applyEvent(state, ops, j.ev, expiresAt));
     }
-    // Feed: one entry per chunk of stored events, numbered after the head we read.
-    let seq = head.value ?? 0;
+    // Feed: one entry per chunk of stored events, numbered after this writer's last commit.
+    let seq = this.#seq;
     const seqOf = new Map<string, number>();
     for (let i = 0; i < fed.length;) {
       const chunk: Uint8Array[] = [];
@@ -328,21 +348,28 @@ export class KvStore implements NStore {
         }
         chunk.push(fed[i++]!);
       }
-      atomic.set([P.feed, seq], chunk, { expireIn });
-      add([P.feed, seq], size);
+      atomic.set([P.feed, this.writerId, seq], chunk, { expireIn });
+      add([P.feed, this.writerId, seq], size);
     }
-    atomic.set([P.feedHead], seq);
+    if (seq > this.#seq) {
+      // The head outlives the entries so tailers keep their place across quiet spells.
+      atomic.set([P.feedHead, this.writerId], seq, { expireIn: 24 * 3600_000 });
+      // A sum never conflicts: it only wakes the watchers of every isolate.
+      atomic.sum([P.feedBump], 1n);
+    }
     batch.forEach((j, i) => {
       if (j.type === "event" && results[i]!.stored) results[i]!.seq = seqOf.get(j.ev.id);
     });
     const overBudget = budget.mutations > BUDGET.mutations || budget.bytes > BUDGET.bytes ||
-      budget.keyBytes > BUDGET.keyBytes;
-    return { atomic, results, overBudget };
+      budget.keyBytes > BUDGET.keyBytes || checks.length > BUDGET.checks;
+    return { atomic, results, overBudget, seq };
   }
 }
 
 interface Planned {
   atomic: Deno.AtomicOperation;
+  /** This writer's feed position once the atomic commits. */
+  seq: number;
   results: WriteResult[];
   overBudget: boolean;
 }
@@ -352,9 +379,11 @@ function expireOpt(expiresAt: number): { expireIn: number } | undefined {
   return { expireIn: Math.max(1000, expiresAt * 1000 - Date.now()) };
 }
 
+/** Read keys 10 at a time (getMany's limit), recording a check of each one read when asked. */
 async function getAll<T>(
   kv: Deno.Kv,
   keys: Deno.KvKey[],
+  checks: Deno.AtomicCheck[] | undefined,
   each: (i: number, v: T | null) => void,
 ): Promise<void> {
   const work: Promise<void>[] = [];
@@ -362,11 +391,21 @@ async function getAll<T>(
     const base = i;
     work.push(
       kv.getMany<T[]>(keys.slice(i, i + 10)).then((rs) => {
-        rs.forEach((r, k) => each(base + k, r.value));
+        rs.forEach((r, k) => {
+          checks?.push({ key: r.key, versionstamp: r.versionstamp });
+          each(base + k, r.value);
+        });
       }),
     );
   }
   await Promise.all(work);
+}
+
+/** How many checks a write adds to an atomic (see #plan), to fill batches up to the limit. */
+function checkCost(j: Job): number {
+  if (j.type === "remove") return 1;
+  const rs = readSet(j.ev);
+  return rs.ids.length + 1 + rs.addrs.length * 2;
 }
 
 function fail(msg: string): WriteResult {

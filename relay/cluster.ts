@@ -25,6 +25,8 @@ export interface ClusterOptions {
   pollMs?: number;
   /** Most events per BroadcastChannel message. */
   maxBatch?: number;
+  /** This isolate's own feed writer, whose events it already delivered directly. */
+  skipWriter?: string;
 }
 
 /** Connects a relay to its sibling isolates and to other instances sharing the KV. */
@@ -51,7 +53,7 @@ export class Cluster {
     this.#maxBatch = opts.maxBatch ?? 256;
     this.#feed = new FeedTailer(kv, (events) => {
       for (const ev of events) relay.deliver(ev, JSON.stringify(ev));
-    }, { pollMs: opts.pollMs });
+    }, { pollMs: opts.pollMs, skipWriter: opts.skipWriter });
     relay.onAccepted.push((_ev, json) => this.#send(json));
   }
 
