@@ -200,12 +200,19 @@ export class KvStore implements NStore {
     const addrs = new Set<string>();
     // Tombstones matter only for the events being written, not for deletion targets.
     const own = new Set<string>();
+    const targets = new Set<string>();
+    for (const j of batch) {
+      if (j.type === "remove") targets.add(j.id);
+      else own.add(j.ev.id);
+    }
     for (const j of batch) {
       if (j.type === "remove") ids.add(j.id);
       else {
-        own.add(j.ev.id);
         const rs = readSet(j.ev);
-        rs.ids.forEach((i) => ids.add(i));
+        rs.ids.forEach((i) => {
+          ids.add(i);
+          if (i !== j.ev.id) targets.add(i);
+        });
         rs.addrs.forEach((a) => addrs.add(a));
       }
     }
@@ -219,9 +226,11 @@ export class KvStore implements NStore {
     const addrList = [...addrs];
     const ownList = [...own];
     await Promise.all([
+      // A new event's own key needs no check: a racing copy writes identical keys, and a racing
+      // deletion is caught by the tombstone check below. Deletion targets and removals do.
       getAll<EventValue>(kv, idList.map((id) => [P.event, idBytes(id)]), checks, (i, v) => {
         events.set(idList[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
-      }),
+      }, (i) => !own.has(idList[i]!) || targets.has(idList[i]!)),
       getAll<string>(kv, ownList.map((id) => [P.tombstone, idBytes(id)]), checks, (i, v) => {
         tombs.set(ownList[i]!, v ?? undefined);
       }),
@@ -385,6 +394,7 @@ async function getAll<T>(
   keys: Deno.KvKey[],
   checks: Deno.AtomicCheck[] | undefined,
   each: (i: number, v: T | null) => void,
+  checked: (i: number) => boolean = () => true,
 ): Promise<void> {
   const work: Promise<void>[] = [];
   for (let i = 0; i < keys.length; i += 10) {
@@ -392,7 +402,7 @@ async function getAll<T>(
     work.push(
       kv.getMany<T[]>(keys.slice(i, i + 10)).then((rs) => {
         rs.forEach((r, k) => {
-          checks?.push({ key: r.key, versionstamp: r.versionstamp });
+          if (checked(base + k)) checks?.push({ key: r.key, versionstamp: r.versionstamp });
           each(base + k, r.value);
         });
       }),
@@ -405,7 +415,8 @@ async function getAll<T>(
 function checkCost(j: Job): number {
   if (j.type === "remove") return 1;
   const rs = readSet(j.ev);
-  return rs.ids.length + 1 + rs.addrs.length * 2;
+  // The tombstone of the event itself, each deletion target, and pointer + tombstone per address.
+  return rs.ids.length + rs.addrs.length * 2;
 }
 
 function fail(msg: string): WriteResult {
