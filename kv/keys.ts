@@ -117,11 +117,20 @@ function splitAddress(addr: string): [number, string, string] {
 export function keySize(key: Deno.KvKey): number {
   let n = 0;
   for (const part of key) {
-    if (part instanceof Uint8Array) n += part.length + 2;
+    // KV's key encoding escapes every zero byte as two bytes, so they count twice.
+    if (part instanceof Uint8Array) n += part.length + zeros(part) + 2;
     // Exact UTF-8 length: assuming 3 bytes per character refused events with long ASCII tag
     // values and, worse, made their replacements impossible to commit.
-    else if (typeof part === "string") n += encoder.encode(part).length + 2;
-    else n += 9;
+    else if (typeof part === "string") {
+      const b = encoder.encode(part);
+      n += b.length + zeros(b) + 2;
+    } else n += 9;
   }
   return n;
+}
+
+function zeros(b: Uint8Array): number {
+  let z = 0;
+  for (let i = 0; i < b.length; i++) if (b[i] === 0) z++;
+  return z;
 }

@@ -12,7 +12,14 @@ import type { Filter, NostrEvent, Verdict } from "../nostr/types.ts";
 import { addrTombstoneKey, idBytes, indexKeys, keySize, P, pointerKey } from "./keys.ts";
 import { decodeEvent, type EventValue, type IndexValue, scanFilter } from "./kv_query.ts";
 import { isLocked } from "./locked.ts";
-import { applyEvent, type Pointer, readSet, type Stored, type WriteOps } from "./semantics.ts";
+import {
+  applyEvent,
+  deleteTargets,
+  type Pointer,
+  readSet,
+  type Stored,
+  type WriteOps,
+} from "./semantics.ts";
 import {
   type NStore,
   rememberJson,
@@ -26,6 +33,14 @@ const INLINE_MAX = 1536;
 /** Stay under Deno KV's per-atomic limits (1000 mutations, 800 KiB, 80 KiB of keys). */
 const BUDGET = { mutations: 900, bytes: 700_000, keyBytes: 72_000, checks: 100 };
 const MAX_BATCH = 128;
+/**
+ * Target checks kept when a lone deletion has too many to check them all. The ones given up only
+ * guard against a target being stored at the very moment it is deleted; its tombstone is written
+ * either way, so a later re-send is still refused.
+ */
+const RELAXED_CHECKS = 60;
+/** Tags of an oversized deletion handled per commit (each target may own a dozen keys). */
+const PURGE_SLICE = 40;
 /** How long a batch keeps retrying when other writers keep winning the head check. */
 const MAX_RETRY_MS = 10_000;
 const FEED_CHUNK = 60_000;
@@ -39,6 +54,8 @@ export interface KvStoreOptions {
 
 type Job =
   | { type: "event"; ev: NostrEvent; json: Uint8Array; resolve: (r: WriteResult) => void }
+  /** Part of a deletion too large for one atomic: its targets, applied ahead of the deletion. */
+  | { type: "purge"; del: NostrEvent; resolve: (r: WriteResult) => void }
   | { type: "remove"; id: string; resolve: (r: WriteResult) => void };
 
 const encoder = new TextEncoder();
@@ -151,15 +168,30 @@ export class KvStore implements NStore {
   /** Commit a batch, splitting it when it would exceed an atomic's limits. */
   async #commit(batch: Job[]): Promise<void> {
     const deadline = Date.now() + MAX_RETRY_MS;
+    // A lone deletion naming more targets than one atomic may check gives up the per-target
+    // checks beyond the first ones rather than being refused (see #plan).
+    let relaxed = false;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       let planned: Planned;
       try {
-        planned = await this.#plan(batch);
+        planned = await this.#plan(batch, relaxed);
       } catch (err) {
         for (const j of batch) j.resolve(fail(`error: storage read failed: ${message(err)}`));
         return;
       }
       if (planned.overBudget) {
+        if (batch.length === 1 && planned.overChecksOnly && !relaxed) {
+          relaxed = true;
+          continue;
+        }
+        const only = batch[0]!;
+        if (batch.length === 1 && only.type === "event" && only.ev.kind === 5 && !relaxed) {
+          // A deletion naming more events than one atomic can remove: remove them in slices
+          // first (NIP-09 asks nothing atomic of them), then store the deletion itself.
+          await this.#purgeInSlices(only.ev);
+          relaxed = true;
+          continue;
+        }
         if (batch.length === 1) {
           batch[0]!.resolve(fail("invalid: event has too many tags to index in one commit"));
           return;
@@ -174,6 +206,15 @@ export class KvStore implements NStore {
         res = await planned.atomic.commit();
       } catch (err) {
         if (!isLocked(err)) {
+          // The outcome is unknown (a remote KV may have applied it): never reuse its feed numbers.
+          this.#seq = planned.seq;
+          if (batch.length > 1) {
+            // One write's fault (say, a key size the estimate missed) must not fail the others.
+            const half = Math.ceil(batch.length / 2);
+            await this.#commit(batch.slice(0, half));
+            await this.#commit(batch.slice(half));
+            return;
+          }
           for (const j of batch) j.resolve(fail(`error: storage write failed: ${message(err)}`));
           return;
         }
@@ -194,24 +235,41 @@ export class KvStore implements NStore {
     for (const j of batch) j.resolve(fail("error: storage is busy, try again"));
   }
 
-  async #plan(batch: Job[]): Promise<Planned> {
+  /** Delete a large deletion's targets, a slice of its tags per commit. */
+  async #purgeInSlices(del: NostrEvent): Promise<void> {
+    const targets = del.tags.filter((t) => (t[0] === "e" || t[0] === "a") && t[1]);
+    for (let i = 0; i < targets.length; i += PURGE_SLICE) {
+      const slice = { ...del, tags: targets.slice(i, i + PURGE_SLICE) };
+      await new Promise<WriteResult>((resolve) =>
+        this.#commit([{ type: "purge", del: slice, resolve }])
+      );
+    }
+  }
+
+  async #plan(batch: Job[], relaxed = false): Promise<Planned> {
     const kv = this.kv;
     const ids = new Set<string>();
     const addrs = new Set<string>();
     // Tombstones matter only for the events being written, not for deletion targets.
     const own = new Set<string>();
+    const ownAuthor = new Map<string, string>();
     const targets = new Set<string>();
     for (const j of batch) {
       if (j.type === "remove") targets.add(j.id);
-      else own.add(j.ev.id);
+      else if (j.type === "event") {
+        own.add(j.ev.id);
+        ownAuthor.set(j.ev.id, j.ev.pubkey);
+      }
     }
     for (const j of batch) {
       if (j.type === "remove") ids.add(j.id);
       else {
-        const rs = readSet(j.ev);
+        const ev = j.type === "event" ? j.ev : j.del;
+        const rs = readSet(ev);
         rs.ids.forEach((i) => {
+          if (j.type === "purge" && i === ev.id) return; // the deletion itself is stored later
           ids.add(i);
-          if (i !== j.ev.id) targets.add(i);
+          if (i !== ev.id) targets.add(i);
         });
         rs.addrs.forEach((a) => addrs.add(a));
       }
@@ -219,7 +277,7 @@ export class KvStore implements NStore {
     // Every key a decision reads is checked at commit: unchanged since read, or no commit.
     const checks: Deno.AtomicCheck[] = [];
     const events = new Map<string, Stored | undefined>();
-    const tombs = new Map<string, string | undefined>();
+    const tombs = new Set<string>();
     const pointers = new Map<string, Pointer | undefined>();
     const addrTombs = new Map<string, number | undefined>();
     const idList = [...ids];
@@ -228,11 +286,19 @@ export class KvStore implements NStore {
     await Promise.all([
       // A new event's own key needs no check: a racing copy writes identical keys, and a racing
       // deletion is caught by the tombstone check below. Deletion targets and removals do.
-      getAll<EventValue>(kv, idList.map((id) => [P.event, idBytes(id)]), checks, (i, v) => {
-        events.set(idList[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
-      }, (i) => !own.has(idList[i]!) || targets.has(idList[i]!)),
-      getAll<string>(kv, ownList.map((id) => [P.tombstone, idBytes(id)]), checks, (i, v) => {
-        tombs.set(ownList[i]!, v ?? undefined);
+      getAll<EventValue>(
+        kv,
+        idList.map((id) => [P.event, idBytes(id)]),
+        checks,
+        (i, v) => {
+          events.set(idList[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
+        },
+        (i) =>
+          (!own.has(idList[i]!) || targets.has(idList[i]!)) && (!relaxed || i < RELAXED_CHECKS),
+      ),
+      // Deletion requests are keyed by (id, deleter): only the author's own one refuses a re-send.
+      getAll<string>(kv, ownList.map((id) => tombKey(id, ownAuthor.get(id)!)), checks, (i, v) => {
+        if (v !== null) tombs.add(`${ownList[i]!}:${ownAuthor.get(ownList[i]!)!}`);
       }),
       getAll<Pointer>(
         kv,
@@ -247,9 +313,18 @@ export class KvStore implements NStore {
     const missing = [...pointers.values()].filter((p): p is Pointer => !!p && !events.has(p.id))
       .map((p) => p.id);
     // The versions a pointer names are covered by the pointer's own check.
-    await getAll<EventValue>(kv, missing.map((id) => [P.event, idBytes(id)]), undefined, (i, v) => {
-      events.set(missing[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
-    });
+    // A deletion target or removal that is some address's current version takes the pointer with
+    // it; the pointer is read (and checked) here, since only the event's content names the address.
+    const targetAddrs = [...targets].map((id) => events.get(id)).map((s) => s && addressOf(s.event))
+      .filter((a): a is string => !!a && !pointers.has(a));
+    await Promise.all([
+      getAll<EventValue>(kv, missing.map((id) => [P.event, idBytes(id)]), undefined, (i, v) => {
+        events.set(missing[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
+      }),
+      getAll<Pointer>(kv, targetAddrs.map(pointerKey), checks, (i, v) => {
+        pointers.set(targetAddrs[i]!, v ?? undefined);
+      }),
+    ]);
 
     const now = nowSec();
     const live = (
@@ -304,9 +379,9 @@ export class KvStore implements NStore {
         pointers.set(a, undefined);
       },
       setTombstone: (id, pk) => {
-        atomic.set([P.tombstone, idBytes(id)], pk);
-        add([P.tombstone, idBytes(id)], 70);
-        tombs.set(id, pk);
+        atomic.set(tombKey(id, pk), 1);
+        add(tombKey(id, pk), 8);
+        tombs.add(`${id}:${pk}`);
       },
       setAddressTombstone: (a, t) => {
         atomic.set(addrTombstoneKey(a), t);
@@ -316,7 +391,7 @@ export class KvStore implements NStore {
     };
     const state = {
       event: (id: string) => live(events.get(id)),
-      tombstone: (id: string) => tombs.get(id),
+      tombstone: (id: string, pk: string) => tombs.has(`${id}:${pk}`),
       pointer: (a: string) => {
         const p = pointers.get(a);
         return p && live(events.get(p.id)) ? p : undefined;
@@ -325,6 +400,11 @@ export class KvStore implements NStore {
     };
     const results: WriteResult[] = [];
     for (const j of batch) {
+      if (j.type === "purge") {
+        deleteTargets(state, ops, j.del);
+        results.push({ verdict: [true, ""], stored: false });
+        continue;
+      }
       if (j.type === "remove") {
         const s = state.event(j.id);
         if (!s) {
@@ -353,7 +433,8 @@ export class KvStore implements NStore {
         size += fed[i]!.length;
         seqOf.set(fedIds[i]!, seq);
         if (fedExpiry[i]) {
-          expireIn = Math.min(expireIn, Math.max(1000, fedExpiry[i]! * 1000 - Date.now()));
+          // Floor of a minute, so one short-lived job cannot hurry its chunk-mates out of the feed.
+          expireIn = Math.min(expireIn, Math.max(60_000, fedExpiry[i]! * 1000 - Date.now()));
         }
         chunk.push(fed[i++]!);
       }
@@ -369,9 +450,16 @@ export class KvStore implements NStore {
     batch.forEach((j, i) => {
       if (j.type === "event" && results[i]!.stored) results[i]!.seq = seqOf.get(j.ev.id);
     });
-    const overBudget = budget.mutations > BUDGET.mutations || budget.bytes > BUDGET.bytes ||
-      budget.keyBytes > BUDGET.keyBytes || checks.length > BUDGET.checks;
-    return { atomic, results, overBudget, seq };
+    const overOthers = budget.mutations > BUDGET.mutations || budget.bytes > BUDGET.bytes ||
+      budget.keyBytes > BUDGET.keyBytes;
+    const overChecks = checks.length > BUDGET.checks;
+    return {
+      atomic,
+      results,
+      overBudget: overOthers || overChecks,
+      overChecksOnly: overChecks && !overOthers,
+      seq,
+    };
   }
 }
 
@@ -381,11 +469,18 @@ interface Planned {
   seq: number;
   results: WriteResult[];
   overBudget: boolean;
+  /** Over the 100-check limit but within every other limit. */
+  overChecksOnly: boolean;
 }
 
 function expireOpt(expiresAt: number): { expireIn: number } | undefined {
   if (!expiresAt) return undefined;
   return { expireIn: Math.max(1000, expiresAt * 1000 - Date.now()) };
+}
+
+/** The key recording that `pubkey` asked to delete event `id`. */
+function tombKey(id: string, pubkey: string): Deno.KvKey {
+  return [P.tombstone, idBytes(id), idBytes(pubkey)];
 }
 
 /** Read keys 10 at a time (getMany's limit), recording a check of each one read when asked. */
@@ -414,7 +509,7 @@ async function getAll<T>(
 /** How many checks a write adds to an atomic (see #plan), to fill batches up to the limit. */
 function checkCost(j: Job): number {
   if (j.type === "remove") return 1;
-  const rs = readSet(j.ev);
+  const rs = readSet(j.type === "event" ? j.ev : j.del);
   // The tombstone of the event itself, each deletion target, and pointer + tombstone per address.
   return rs.ids.length + rs.addrs.length * 2;
 }

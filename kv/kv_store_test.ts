@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { KvStore } from "./kv_store.ts";
+import { checkStore, consistent } from "./check_store.ts";
 import { fake } from "./store_contract.ts";
 
 const longTags = (n: number, len: number, v: string) =>
@@ -54,5 +55,46 @@ Deno.test("KvStore: the first writes of several handles on a new file all succee
       for (const s of stores) await s.close();
       await Deno.remove(dir, { recursive: true });
     }
+  }
+});
+
+Deno.test("KvStore: deleting a current version by id or remove() leaves no dangling pointer", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  try {
+    const profile = fake({ kind: 0 });
+    const list = fake({ kind: 30000, tags: [["d", "x"]] });
+    await store.event(profile);
+    await store.event(list);
+    await store.event(fake({ kind: 5, created_at: 1_700_000_100, tags: [["e", profile.id]] }));
+    assertEquals(await store.remove([{ ids: [list.id] }]), 1);
+    const report = await checkStore(kv);
+    assert(consistent(report), JSON.stringify(report));
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("KvStore: keys full of zero bytes (escaped twice as long) do not fail a whole batch", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  try {
+    await store.event(fake({}));
+    const zeroish = (n: number) =>
+      fake({
+        tags: Array.from(
+          { length: 300 },
+          (_, i) => ["e", i.toString(16).padStart(8, "0").padEnd(64, "0") + String(n).slice(0, 0)],
+        ),
+      });
+    const heavy = [zeroish(1), zeroish(2)];
+    const honest = Array.from({ length: 25 }, () => fake({}));
+    const results = await Promise.all([...heavy, ...honest].map((e) => store.event(e)));
+    for (const r of results.slice(2)) assertEquals(r.verdict, [true, ""]);
+    for (const r of results.slice(0, 2)) {
+      assert(r.verdict[0] || r.verdict[1].startsWith("invalid:"), r.verdict[1]);
+    }
+  } finally {
+    await store.close();
   }
 });

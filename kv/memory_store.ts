@@ -9,7 +9,8 @@ import type { NStore, RetentionFn, StoreOptions, WriteResult } from "./store.ts"
 export class MemoryStore implements NStore {
   #events = new Map<string, Stored>();
   #pointers = new Map<string, Pointer>();
-  #tombstones = new Map<string, string>();
+  // Deletion requests by (id, deleter): a stranger's request never replaces the author's.
+  #tombstones = new Set<string>();
   #addrTombstones = new Map<string, number>();
   #retention: RetentionFn;
 
@@ -23,7 +24,7 @@ export class MemoryStore implements NStore {
     const expiresAt = this.#retention(ev, now) ?? 0;
     const state = {
       event: (id: string) => this.#live(id, now),
-      tombstone: (id: string) => this.#tombstones.get(id),
+      tombstone: (id: string, pk: string) => this.#tombstones.has(`${id}:${pk}`),
       pointer: (a: string) => {
         const p = this.#pointers.get(a);
         return p && this.#live(p.id, now) ? p : undefined;
@@ -35,7 +36,7 @@ export class MemoryStore implements NStore {
       delete: (s: Stored) => this.#events.delete(s.event.id),
       setPointer: (a: string, p: Pointer) => this.#pointers.set(a, p),
       deletePointer: (a: string) => this.#pointers.delete(a),
-      setTombstone: (id: string, pk: string) => this.#tombstones.set(id, pk),
+      setTombstone: (id: string, pk: string) => this.#tombstones.add(`${id}:${pk}`),
       setAddressTombstone: (a: string, t: number) => this.#addrTombstones.set(a, t),
     };
     return Promise.resolve(applyEvent(state, ops, ev, expiresAt));

@@ -20,7 +20,8 @@ export interface Pointer {
 /** Read side of the state a write consults; everything it needs is known up front. */
 export interface WriteState {
   event(id: string): Stored | undefined;
-  tombstone(id: string): string | undefined;
+  /** True when `pubkey` asked (NIP-09) to delete event `id`. */
+  tombstone(id: string, pubkey: string): boolean;
   pointer(addr: string): Pointer | undefined;
   addressTombstone(addr: string): number | undefined;
 }
@@ -60,8 +61,7 @@ export function applyEvent(
   ev: NostrEvent,
   expiresAt: number,
 ): { verdict: Verdict; stored: boolean } {
-  const tomb = s.tombstone(ev.id);
-  if (tomb === ev.pubkey) return refuse("blocked: this event was deleted by its author");
+  if (s.tombstone(ev.id, ev.pubkey)) return refuse("blocked: this event was deleted by its author");
   if (s.event(ev.id)) {
     return { verdict: [true, "duplicate: already have this event"], stored: false };
   }
@@ -88,15 +88,18 @@ export function applyEvent(
   return { verdict: [true, ""], stored: true };
 }
 
-function deleteTargets(s: WriteState, ops: WriteOps, del: NostrEvent): void {
+/** Apply a NIP-09 deletion's targets (own events only) without storing the deletion itself. */
+export function deleteTargets(s: WriteState, ops: WriteOps, del: NostrEvent): void {
   for (const t of del.tags) {
     if (t[0] === "e" && t[1]) {
       const target = s.event(t[1]);
       if (target && (target.event.pubkey !== del.pubkey || target.event.kind === 5)) continue;
       if (target) {
-        ops.delete(target);
+        // Ask whether it is current before deleting it: afterwards the pointer reads as dangling.
         const addr = addressOf(target.event);
-        if (addr && s.pointer(addr)?.id === target.event.id) ops.deletePointer(addr);
+        const current = addr !== undefined && s.pointer(addr)?.id === target.event.id;
+        ops.delete(target);
+        if (current) ops.deletePointer(addr);
       }
       ops.setTombstone(t[1], del.pubkey);
     } else if (t[0] === "a" && t[1]) {

@@ -311,6 +311,31 @@ export function storeContract(name: string, open: OpenStore): void {
     assertEquals(await s.count([{ kinds: [1] }]), 0);
   });
 
+  test("NIP-09: a stranger's deletion request does not lift the author's", async (s) => {
+    const mine = fake({ kind: 1 });
+    await put(s, mine, fake({ kind: 5, created_at: 1_700_000_100, tags: [["e", mine.id]] }));
+    await put(
+      s,
+      fake({ kind: 5, pubkey: PK.b, created_at: 1_700_000_200, tags: [["e", mine.id]] }),
+    );
+    const again = await s.event(mine);
+    assertEquals(again.verdict[0], false);
+    assert(again.verdict[1].startsWith("blocked:"), again.verdict[1]);
+    assertEquals(await s.count([{ ids: [mine.id] }]), 0);
+  });
+
+  test("NIP-09: a deletion naming 150 events is applied, not refused", async (s) => {
+    const notes = Array.from(
+      { length: 150 },
+      (_, i) => fake({ kind: 1, created_at: 1_700_000_000 + i }),
+    );
+    await put(s, ...notes);
+    const del = fake({ kind: 5, created_at: 1_700_001_000, tags: notes.map((n) => ["e", n.id]) });
+    const r = await s.event(del);
+    assertEquals(r.verdict, [true, ""]);
+    assertEquals(await s.count([{ kinds: [1] }]), 0);
+  });
+
   test("NIP-09: deleting a deletion has no effect", async (s) => {
     const note = fake({ kind: 1 });
     const del = fake({ kind: 5, tags: [["e", note.id]] });

@@ -25,6 +25,12 @@ export interface Transport {
 interface LiveSub extends Sub<Connection> {
   /** Live events held back while the stored query runs, so EOSE comes first and nothing repeats. */
   held: Array<[NostrEvent, string]> | undefined;
+  /**
+   * Ids sent from the store, kept for a while after EOSE: an event another isolate or process
+   * stored just before the query can still arrive live (BroadcastChannel, or the feed up to a poll
+   * later) and must not be sent twice.
+   */
+  sent?: Set<string>;
 }
 
 const ID_IN_MESSAGE = /"id"\s*:\s*"([0-9a-f]{64})"/;
@@ -133,6 +139,7 @@ export class Connection implements ConnInfo {
       live.held.push([ev, json]);
       return;
     }
+    if (live.sent?.has(ev.id)) return;
     this.relay.stats.deliver();
     this.send(`["EVENT",${JSON.stringify(live.id)},${json}]`);
   }
@@ -261,7 +268,15 @@ export class Connection implements ConnInfo {
     this.send(["EOSE", req.id]);
     const held = sub.held ?? [];
     sub.held = undefined;
-    for (const [ev, json] of held) if (!sent.has(ev.id)) this.pushEvent(sub, ev, json);
+    sub.sent = sent;
+    for (const [ev, json] of held) this.pushEvent(sub, ev, json);
+    if (sent.size > 0) {
+      const forget = setTimeout(
+        () => sub.sent = undefined,
+        Math.max(2000, 3 * this.relay.config.feedPollMs),
+      );
+      Deno.unrefTimer(forget);
+    }
   }
 
   async #onCount(msg: unknown[]): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { assertEquals } from "@std/assert";
 import { Agent, Client } from "./helpers.ts";
+import { spawnRelay } from "./process.ts";
 import { loadConfig } from "../config.ts";
 import { createNexus, openKv } from "../server.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
@@ -208,5 +209,27 @@ Deno.test("isolates that open a fresh KV file at the same moment all join the fa
     assertEquals(nodes.map((n) => n.cluster.joined), [true, true, true], `round ${round}`);
     for (const n of nodes) await n.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an event stored elsewhere just before a REQ is not sent again when the feed brings it", async () => {
+  const dir = await Deno.makeTempDir();
+  // A slow poll: the feed delivers the event well after this relay's REQ answered it from the store.
+  const env = { NEXUS_FEED_POLL_MS: "1500" };
+  const a = await spawnRelay(`${dir}/kv.sqlite`, env);
+  const b = await spawnRelay(`${dir}/kv.sqlite`, env);
+  const agent = new Agent();
+  const pub = await Client.connect(b.url);
+  const sub = await Client.connect(a.url);
+  const ev = agent.sign({ content: "stored on b" });
+  assertEquals((await pub.publish(ev))[2], true);
+  const { events } = await sub.req("s", { authors: [agent.pubkey] });
+  assertEquals(events.map((e) => e.id), [ev.id]);
+  await new Promise((r) => setTimeout(r, 3500));
+  assertEquals(sub.inbox.filter((m) => Array.isArray(m) && m[0] === "EVENT").length, 0);
+  for (const c of [pub, sub]) await c.close();
+  for (const p of [a, b]) {
+    p.child.kill("SIGTERM");
+    await p.child.status;
   }
 });
