@@ -192,6 +192,17 @@ export class KvStore implements NStore {
           relaxed = true;
           continue;
         }
+        if (batch.length === 1 && only.type === "purge" && only.del.tags.length > 1) {
+          // Targets with many tags each: halve the slice until each part fits.
+          const half = Math.ceil(only.del.tags.length / 2);
+          for (const tags of [only.del.tags.slice(0, half), only.del.tags.slice(half)]) {
+            await new Promise<WriteResult>((resolve) =>
+              this.#commit([{ type: "purge", del: { ...only.del, tags }, resolve }])
+            );
+          }
+          only.resolve({ verdict: [true, ""], stored: false });
+          return;
+        }
         if (batch.length === 1) {
           batch[0]!.resolve(fail("invalid: event has too many tags to index in one commit"));
           return;

@@ -98,3 +98,21 @@ Deno.test("KvStore: keys full of zero bytes (escaped twice as long) do not fail 
     await store.close();
   }
 });
+
+Deno.test("KvStore: a deletion of many events that each carry many tags is applied", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  try {
+    const heavy = Array.from(
+      { length: 60 },
+      (_, i) => fake({ created_at: 1_700_000_000 + i, tags: longTags(120, 20, `v${i}-`) }),
+    );
+    for (const ev of heavy) assertEquals((await store.event(ev)).verdict, [true, ""]);
+    const del = fake({ kind: 5, created_at: 1_700_001_000, tags: heavy.map((e) => ["e", e.id]) });
+    assertEquals((await store.event(del)).verdict, [true, ""]);
+    assertEquals(await store.count([{ kinds: [1] }]), 0);
+    assert(consistent(await checkStore(kv)));
+  } finally {
+    await store.close();
+  }
+});
