@@ -139,7 +139,14 @@ Deno.test("commerce: reputation from NIP-32 labels by #L, #l and #p", async () =
     assertEquals((await fetch(`${r.http}/api/providers/not-hex`)).status, 400);
     // Any bad provider or job path is a JSON 4xx, never plain text or a crash.
     for (
-      const path of ["providers/a/b", "providers/", "providers/%2e%2e%2fx", "jobs/x/y", "jobs/"]
+      const path of [
+        "providers/a/b",
+        "providers/",
+        "providers/%2e%2e%2fx",
+        "jobs/x/y",
+        "jobs/",
+        "nope",
+      ]
     ) {
       const res = await fetch(`${r.http}/api/${path}`);
       assert(res.status >= 400 && res.status < 500, `${path}: ${res.status}`);
