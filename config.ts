@@ -146,10 +146,14 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
       authenticated: rate("REQ_AUTHED", 5000, 10000),
     }),
     maxConnectionsPerIp: int("NEXUS_MAX_CONNECTIONS_PER_IP", 200, 0, 1_000_000),
-    // Loopback is exempt by default: it is the operator's own tools or a local reverse proxy (all of
-    // whose clients would otherwise share one address and one cap).
+    // Loopback is exempt from the default cap: it is the operator's own tools or a local reverse
+    // proxy (all of whose clients would otherwise share one address and one cap). An operator who
+    // sets NEXUS_MAX_CONNECTIONS_PER_IP explicitly asked for a cap, so then it applies to every
+    // address unless NEXUS_CONNECTION_CAP_EXEMPT names exemptions (issue 6: "a per-IP cap on
+    // concurrent connections", with no exemption a client could not see).
     connectionCapExempt: Object.freeze(
-      (env("NEXUS_CONNECTION_CAP_EXEMPT") ?? "127.0.0.1,::1,::ffff:127.0.0.1").split(",")
+      (env("NEXUS_CONNECTION_CAP_EXEMPT") ??
+        (env("NEXUS_MAX_CONNECTIONS_PER_IP") ? "" : "127.0.0.1,::1,::ffff:127.0.0.1")).split(",")
         .map((x) => x.trim()).filter(Boolean),
     ),
     trustProxy: trust === "off" ? undefined : trust === "on" ? "x-forwarded-for" : trust,

@@ -129,7 +129,8 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     if (req.method === "OPTIONS" && url.pathname === "/") {
       return new Response(null, { status: 204, headers: CORS });
     }
-    if (url.pathname.startsWith("/api/jobs") || url.pathname.startsWith("/api/providers")) {
+    // Every /api path but /api/stats goes to the commerce app, whose 404 is JSON like its errors.
+    if (url.pathname.startsWith("/api/") && url.pathname !== "/api/stats") {
       return commerce.fetch(req);
     }
     return hud.fetch(req);

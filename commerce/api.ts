@@ -15,6 +15,9 @@ export function createCommerceApi(board: JobBoard): Hono {
   const app = new Hono();
   app.use("/api/*", cors({ origin: "*", allowMethods: ["GET", "OPTIONS"] }));
   app.onError((err, c) => c.json({ error: err.message }, 400));
+  // A malformed path (an id with a slash, a trailing slash) is still an API error, so answer JSON
+  // like every other API error rather than Hono's plain-text 404.
+  app.notFound((c) => c.json({ error: "no such API path" }, 404));
 
   app.get("/api/jobs", (c) => {
     const q = c.req.query();

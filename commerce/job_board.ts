@@ -387,6 +387,20 @@ export class JobBoard implements MarketSource {
         if (name) p.name = name;
         return p;
       });
+    // Handlers that announced job kinds but answered nothing yet still belong on the board (issue 4:
+    // a handler announcement's name is shown, escaped): they fill the free places, by name order.
+    for (const [pubkey, name] of [...names].sort((a, b) => (a[1] < b[1] ? -1 : 1))) {
+      if (providers.length >= 20) break;
+      if (agg.byProvider.has(pubkey)) continue;
+      providers.push({
+        pubkey,
+        name,
+        jobs: 0,
+        results: 0,
+        success_rate: 0,
+        reputation: this.reputation.of(pubkey),
+      });
+    }
     return {
       window_seconds: this.ttlSeconds,
       jobs: { ...agg.counts },

@@ -32,7 +32,12 @@ export function parseEvent(raw: unknown, limits: EventLimits): NostrEvent | stri
     return "invalid: created_at must be a non-negative integer";
   }
   if (typeof e.content !== "string") return "invalid: content must be a string";
-  if (e.content.length > limits.maxContentLength) {
+  // NIP-11: max_content_length "is a count of unicode characters", i.e. code points, not the
+  // UTF-16 units of `length` (an emoji is two). Count code points only when units exceed the cap.
+  if (
+    e.content.length > limits.maxContentLength &&
+    codePoints(e.content, limits.maxContentLength) > limits.maxContentLength
+  ) {
     return `invalid: content is longer than ${limits.maxContentLength} characters`;
   }
   if (!Array.isArray(e.tags)) return "invalid: tags must be an array";
@@ -54,4 +59,18 @@ export function parseEvent(raw: unknown, limits: EventLimits): NostrEvent | stri
     content: e.content,
     sig: e.sig,
   };
+}
+
+/** Code points in `s`, counting stops once past `cap` (enough to compare with it). */
+function codePoints(s: string, cap: number): number {
+  let n = 0;
+  for (let i = 0; i < s.length && n <= cap; i++, n++) {
+    const c = s.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+  }
+  return n;
 }

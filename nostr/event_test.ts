@@ -67,3 +67,11 @@ Deno.test("verifyEvent() checks the id hash and the signature", () => {
   );
   assert(!verifyEvent({ ...e, pubkey: other.pubkey }), "someone else's pubkey");
 });
+
+Deno.test("parseEvent() counts content length in code points (NIP-11: unicode characters)", () => {
+  // Ten emoji are twenty UTF-16 units but ten characters: within a limit of 10.
+  const ten = signed("😀".repeat(10));
+  assertEquals(parseEvent(ten, limits), ten);
+  const eleven = signed("😀".repeat(11));
+  assertEquals(parseEvent(eleven, limits), "invalid: content is longer than 10 characters");
+});

@@ -34,6 +34,8 @@ interface LiveSub extends Sub<Connection> {
 }
 
 const ID_IN_MESSAGE = /"id"\s*:\s*"([0-9a-f]{64})"/;
+/** The subscription id of a REQ or COUNT, read without parsing (plain ids only, 1-64 chars). */
+const SUB_IN_MESSAGE = /^\[\s*"(?:REQ|COUNT)"\s*,\s*"([^"\\]{1,64})"/;
 
 /** A client connection's protocol state. */
 export class Connection implements ConnInfo {
@@ -97,7 +99,13 @@ export class Connection implements ConnInfo {
         : undefined;
       if (id) this.relay.stats.receive(); // an EVENT, refused: received and refused add up
       this.relay.stats.refuse(msg);
-      return id ? this.send(["OK", id, false, msg]) : this.notice(msg);
+      if (id) return this.send(["OK", id, false, msg]);
+      // An oversized REQ or COUNT also gets CLOSED naming its subscription (NIP-01 answers a
+      // refused subscription with CLOSED), so a client waiting on that id is not left hanging;
+      // the NOTICE stays for clients that watch notices.
+      const sub = SUB_IN_MESSAGE.exec(data.slice(0, 200))?.[1];
+      if (sub !== undefined) this.send(["CLOSED", sub, msg]);
+      return this.notice(msg);
     }
     let parsed: unknown;
     try {

@@ -137,6 +137,22 @@ Deno.test("commerce: reputation from NIP-32 labels by #L, #l and #p", async () =
     const after = await (await fetch(`${r.http}/api/providers/${provider.pubkey}`)).json();
     assertEquals(after.reputation["nexus.quality"], { good: 1 });
     assertEquals((await fetch(`${r.http}/api/providers/not-hex`)).status, 400);
+    // Any bad provider or job path is a JSON 4xx, never plain text or a crash.
+    for (
+      const path of [
+        "providers/a/b",
+        "providers/",
+        "providers/%2e%2e%2fx",
+        "jobs/x/y",
+        "jobs/",
+        "nope",
+      ]
+    ) {
+      const res = await fetch(`${r.http}/api/${path}`);
+      assert(res.status >= 400 && res.status < 500, `${path}: ${res.status}`);
+      assertEquals(res.headers.get("content-type")?.split(";")[0], "application/json", path);
+      assert(typeof (await res.json()).error === "string", path);
+    }
   } finally {
     await c.close();
     await r.close();

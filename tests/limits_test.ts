@@ -28,6 +28,8 @@ Deno.test("limits: every hard limit is refused with its prefix and the connectio
     /^invalid: message is larger/,
   );
   c.send(JSON.stringify(["REQ", "big", { "#t": ["y".repeat(3000)] }]));
+  const bigClosed = await c.take((m) => Array.isArray(m) && m[0] === "CLOSED" && m[1] === "big");
+  assertMatch(bigClosed[2] as string, /^invalid: message is larger than 2000 bytes/);
   assertMatch((await c.take(notice))[1] as string, /^invalid: message is larger than 2000 bytes/);
   // Multi-byte characters count in bytes, not characters.
   c.send(JSON.stringify(["REQ", "mb", { "#t": ["é".repeat(1000)] }]));

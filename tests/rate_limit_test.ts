@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { Agent, Client, startRelay } from "./helpers.ts";
 import type { NostrEvent } from "../nostr/types.ts";
+import { loadConfig } from "../config.ts";
 
 type Ok = [string, string, boolean, string];
 
@@ -179,10 +180,24 @@ Deno.test("rate limit: the per-IP connection cap refuses the upgrade with 429 an
   await r.close();
 });
 
-Deno.test("rate limit: loopback is exempt from the per-IP cap by default", async () => {
-  const r = await startRelay({ NEXUS_MAX_CONNECTIONS_PER_IP: "1" });
-  const us = [await upgrade(r.http), await upgrade(r.http), await upgrade(r.http)];
+Deno.test("rate limit: loopback is exempt from the default per-IP cap", async () => {
+  const cfg = loadConfig((n) => ({ NEXUS_KV_PATH: ":memory:" } as Record<string, string>)[n]);
+  assertEquals(cfg.connectionCapExempt, ["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+  const r2 = await startRelay({
+    NEXUS_MAX_CONNECTIONS_PER_IP: "1",
+    NEXUS_CONNECTION_CAP_EXEMPT: "127.0.0.1,::1,::ffff:127.0.0.1",
+  });
+  const us = [await upgrade(r2.http), await upgrade(r2.http), await upgrade(r2.http)];
   assertEquals(us.map((u) => u.status), [101, 101, 101]);
+  for (const u of us) u.conn.close();
+  await r2.close();
+});
+
+Deno.test("rate limit: an explicit NEXUS_MAX_CONNECTIONS_PER_IP applies to loopback too", async () => {
+  // A client reading only the issue sets the cap and expects it enforced from 127.0.0.1.
+  const r = await startRelay({ NEXUS_MAX_CONNECTIONS_PER_IP: "1" });
+  const us = [await upgrade(r.http), await upgrade(r.http)];
+  assertEquals(us.map((u) => u.status), [101, 429]);
   for (const u of us) u.conn.close();
   await r.close();
 });
