@@ -68,8 +68,6 @@ export class KvStore implements NStore {
   #queue: Job[] = [];
   #draining = false;
   #closed = false;
-  /** Commits retried because another writer changed a key this one read (for stats). */
-  conflicts = 0;
   /** This store's own change-feed log (`["f", writerId, seq]`). */
   readonly writerId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
   #seq = 0;
@@ -240,7 +238,6 @@ export class KvStore implements NStore {
       }
       // Another writer changed a key we read: read again and plan again, backing off at random
       // so two writers on the same keys stop colliding.
-      this.conflicts++;
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 2 ** attempt)));
     }
     for (const j of batch) j.resolve(fail("error: storage is busy, try again"));

@@ -3,7 +3,7 @@
  * unchanged, so the relay can rely on the same semantics whichever store it runs on.
  */
 import { assert, assertEquals } from "@std/assert";
-import { encodeHex } from "../relay/hex.ts";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { expirationOf } from "../nostr/kinds.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 import type { NStore, RetentionFn } from "./store.ts";
@@ -18,7 +18,7 @@ export const PK = { a: "a".repeat(64), b: "b".repeat(64), c: "c".repeat(64) };
 
 /** A random 64-hex id. */
 export function randomId(): string {
-  return encodeHex(crypto.getRandomValues(new Uint8Array(32)));
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** An id sorting at a chosen position: `idAt(1) < idAt(2)`. */

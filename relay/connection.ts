@@ -2,7 +2,7 @@
  * @module One client connection: parses NIP-01/42/45 messages, applies policies, answers with
  * OK, EOSE, CLOSED, COUNT and NOTICE. Knows nothing of sockets: it writes through a Transport.
  */
-import { encodeHex } from "./hex.ts";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { eventJson } from "../kv/store.ts";
 import { parseEvent } from "../nostr/event.ts";
 import { parseFilter } from "../nostr/filter.ts";
@@ -39,7 +39,7 @@ const SUB_IN_MESSAGE = /^\[\s*"(?:REQ|COUNT)"\s*,\s*"([^"\\]{1,64})"/;
 
 /** A client connection's protocol state. */
 export class Connection implements ConnInfo {
-  readonly challenge = encodeHex(crypto.getRandomValues(new Uint8Array(16)));
+  readonly challenge = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
   readonly pubkeys = new Set<string>();
   readonly subs = new Map<string, LiveSub>();
   #closed = false;

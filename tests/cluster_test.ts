@@ -4,7 +4,7 @@
  */
 import { assertEquals } from "@std/assert";
 import { Agent, Client } from "./helpers.ts";
-import { spawnRelay } from "./process.ts";
+import { spawnRelay, stopRelay } from "./process.ts";
 import { loadConfig } from "../config.ts";
 import { createNexus, openKv } from "../server.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
@@ -40,40 +40,6 @@ async function startWorker(env: Record<string, string>): Promise<Isolate> {
         w.postMessage({ stop: true });
       });
       w.terminate();
-    },
-  };
-}
-
-async function startProcess(
-  env: Record<string, string>,
-): Promise<Isolate & { child: Deno.ChildProcess }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    cwd: new URL("..", import.meta.url).pathname,
-    env: { ...env, HOST: "127.0.0.1", PORT: "0" },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  let port = 0;
-  while (!port) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("relay process exited: " + out);
-    out += value;
-    const m = /listening on ws:\/\/[^:]+:(\d+)/.exec(out);
-    if (m) port = Number(m[1]);
-  }
-  // Keep draining stdout so the child never blocks on a full pipe.
-  (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    child,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
     },
   };
 }
@@ -170,9 +136,8 @@ Deno.test("a BroadcastChannel flood drops messages, and the feed repairs every g
 
 Deno.test("two relay processes on one KV file deliver each other's events through the feed", async () => {
   const dir = await Deno.makeTempDir();
-  const env = { NEXUS_AUTH: "off", NEXUS_RATE_LIMITS: "off", NEXUS_KV_PATH: `${dir}/kv.sqlite` };
-  const a = await startProcess(env);
-  const b = await startProcess(env);
+  const a = await spawnRelay(`${dir}/kv.sqlite`);
+  const b = await spawnRelay(`${dir}/kv.sqlite`);
   const agent = new Agent();
   const subs = await subscribeAll(a.url, 2, { authors: [agent.pubkey] });
   const pub = await Client.connect(b.url);
@@ -188,8 +153,8 @@ Deno.test("two relay processes on one KV file deliver each other's events throug
   );
   assertExactlyOnce(await collect(subs, sent.length, 10_000), sent);
   for (const c of [...subs, pub]) await c.close();
-  await a.stop();
-  await b.stop();
+  await stopRelay(a);
+  await stopRelay(b);
 });
 
 Deno.test("isolates that open a fresh KV file at the same moment all join the fan-out", async () => {
@@ -228,8 +193,5 @@ Deno.test("an event stored elsewhere just before a REQ is not sent again when th
   await new Promise((r) => setTimeout(r, 3500));
   assertEquals(sub.inbox.filter((m) => Array.isArray(m) && m[0] === "EVENT").length, 0);
   for (const c of [pub, sub]) await c.close();
-  for (const p of [a, b]) {
-    p.child.kill("SIGTERM");
-    await p.child.status;
-  }
+  for (const p of [a, b]) await stopRelay(p);
 });

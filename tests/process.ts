@@ -52,6 +52,12 @@ export async function spawnRelay(kvPath: string, env: Record<string, string> = {
   return { url: `ws://127.0.0.1:${port}`, http, child } satisfies RelayProcess;
 }
 
+/** Stop a relay process gracefully and wait for it to exit. */
+export async function stopRelay(r: RelayProcess): Promise<void> {
+  r.child.kill("SIGTERM");
+  await r.child.status;
+}
+
 /** Run `deno task check-store` on a KV file; returns its exit code and output. */
 export async function checkStoreTask(kvPath: string): Promise<{ code: number; out: string }> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
