@@ -4,6 +4,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { isAddressable, isReplaceable } from "../nostr/kinds.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 
 /** Key part that identifies an event: 32 raw bytes, half the size of hex. */
@@ -68,12 +69,12 @@ export function tagValuePart(value: string): string | Uint8Array {
 /** The index prefixes (without created_at and id) an event is listed under. */
 export function indexPrefixes(ev: NostrEvent): Deno.KvKey[] {
   const pk = hexToBytes(ev.pubkey);
-  const out: Deno.KvKey[] = [
-    [P.created],
-    [P.kind, ev.kind],
-    [P.author, pk],
-    [P.authorKind, pk, ev.kind],
-  ];
+  const out: Deno.KvKey[] = [[P.created], [P.kind, ev.kind], [P.author, pk]];
+  // Author + kind only where it is cheap and decisive: replaceable and addressable kinds (profiles,
+  // lists, handler info) are few per author and looked up exactly that way. For regular kinds the
+  // key cost a quarter of the commit work (one more insertion point per author and kind in the
+  // B-tree), while the author index answers such filters with a short scan.
+  if (hasAuthorKindIndex(ev.kind)) out.push([P.authorKind, pk, ev.kind]);
   const seen = new Set<string>();
   for (const t of ev.tags) {
     const name = t[0];
@@ -87,6 +88,11 @@ export function indexPrefixes(ev: NostrEvent): Deno.KvKey[] {
     out.push([P.tag, name, tagValuePart(value)]);
   }
   return out;
+}
+
+/** True for kinds indexed by author and kind together (see indexPrefixes). */
+export function hasAuthorKindIndex(kind: number): boolean {
+  return isReplaceable(kind) || isAddressable(kind);
 }
 
 /** The full index keys of an event. */

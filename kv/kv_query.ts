@@ -4,7 +4,7 @@
  */
 import { matchFilter, tagConditions } from "../nostr/filter.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
-import { idBytes, P, tagValuePart, uninvertId } from "./keys.ts";
+import { hasAuthorKindIndex, idBytes, P, tagValuePart, uninvertId } from "./keys.ts";
 
 /** What an index entry holds: the expiry and, for small events, the event JSON itself. */
 export interface IndexValue {
@@ -29,7 +29,7 @@ export function decodeEvent(j: Uint8Array): NostrEvent {
 export function planFilter(f: Filter): Deno.KvKey[] {
   const options: Array<{ cost: number; prefixes: () => Deno.KvKey[] }> = [];
   const { authors, kinds } = f;
-  if (authors && kinds) {
+  if (authors && kinds && kinds.every(hasAuthorKindIndex)) {
     options.push({
       cost: authors.length * kinds.length,
       prefixes: () => authors.flatMap((a) => kinds.map((k) => [P.authorKind, idBytes(a), k])),
