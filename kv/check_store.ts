@@ -4,7 +4,8 @@
  * its index keys, and every replaceable pointer must name a stored event. Exits 1 on any problem.
  */
 import { idBytes, idHex, indexKeys, P, uninvertId } from "./keys.ts";
-import { decodeEvent, type EventValue, type IndexValue } from "./kv_query.ts";
+import { decodeEntry } from "./entry.ts";
+import { decodeEvent } from "./kv_query.ts";
 import type { Pointer } from "./semantics.ts";
 
 /** What a check found; every list is empty in a consistent store. */
@@ -39,13 +40,14 @@ export async function checkStore(kv: Deno.Kv, now = Date.now() / 1000): Promise<
   const expired = (x: number | undefined) => !!x && x <= now + 1;
   // id -> its expected index keys; undefined for events that expired (their keys may be half swept).
   const expected = new Map<string, Set<string> | undefined>();
-  for await (const e of kv.list<EventValue>({ prefix: [P.event] })) {
+  for await (const e of kv.list<Uint8Array>({ prefix: [P.event] })) {
     report.events++;
     const id = idHex(e.key[1] as Uint8Array);
     try {
-      const ev = decodeEvent(e.value.j);
+      const v = decodeEntry(e.value);
+      const ev = decodeEvent(v.j!);
       if (ev.id !== id) throw new Error("id mismatch");
-      expected.set(id, expired(e.value.x) ? undefined : new Set(indexKeys(ev).map(keyText)));
+      expected.set(id, expired(v.x) ? undefined : new Set(indexKeys(ev).map(keyText)));
     } catch {
       report.badEvents.push(id);
       expected.set(id, undefined);
@@ -53,12 +55,12 @@ export async function checkStore(kv: Deno.Kv, now = Date.now() / 1000): Promise<
   }
   const found = new Set<string>();
   for (const prefix of INDEX_PREFIXES) {
-    for await (const e of kv.list<IndexValue>({ prefix: [prefix] })) {
+    for await (const e of kv.list<Uint8Array>({ prefix: [prefix] })) {
       report.indexKeys++;
       const text = keyText(e.key);
       const id = uninvertId(e.key[e.key.length - 1] as Uint8Array);
       if (!expected.has(id)) {
-        if (!expired(e.value.x)) report.danglingIndex.push(text);
+        if (!expired(decodeEntry(e.value).x)) report.danglingIndex.push(text);
         continue;
       }
       const keys = expected.get(id);
@@ -72,7 +74,7 @@ export async function checkStore(kv: Deno.Kv, now = Date.now() / 1000): Promise<
   for await (const e of kv.list<Pointer>({ prefix: [P.pointer] })) {
     if (expected.has(e.value.id)) continue;
     // A pointer to an expired event may outlive it until the sweep reaches it.
-    const gone = await kv.get<EventValue>([P.event, idBytes(e.value.id)]);
+    const gone = await kv.get<Uint8Array>([P.event, idBytes(e.value.id)]);
     if (!gone.value) report.danglingPointers.push(`${keyText(e.key)} -> ${e.value.id}`);
   }
   return report;

@@ -4,19 +4,8 @@
  */
 import { matchFilter, tagConditions } from "../nostr/filter.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
+import { decodeEntry } from "./entry.ts";
 import { hasAuthorKindIndex, idBytes, P, tagValuePart, uninvertId } from "./keys.ts";
-
-/** What an index entry holds: the expiry and, for small events, the event JSON itself. */
-export interface IndexValue {
-  x: number;
-  j?: Uint8Array;
-}
-
-/** What the primary `["e", id]` entry holds. */
-export interface EventValue {
-  x: number;
-  j: Uint8Array;
-}
 
 const decoder = new TextDecoder();
 
@@ -71,21 +60,23 @@ export async function scanFilter(
   const until = f.until ?? Number.MAX_SAFE_INTEGER - 1;
   if (since > until) return;
   const lists = planFilter(f).map((p) =>
-    kv.list<IndexValue>({ start: [...p, since], end: [...p, until + 1] }, {
+    kv.list<Uint8Array>({ start: [...p, since], end: [...p, until + 1] }, {
       reverse: true,
       batchSize,
     })
   );
   // Returns false to stop the scan.
-  const take = async (entry: Deno.KvEntry<IndexValue>): Promise<boolean> => {
-    const v = entry.value;
+  const take = async (entry: Deno.KvEntry<Uint8Array>): Promise<boolean> => {
+    const v = decodeEntry(entry.value);
     if (v.x && v.x <= now) return true;
     let j = v.j;
     if (!j) {
       const id = uninvertId(entry.key[entry.key.length - 1] as Uint8Array);
-      const full = await kv.get<EventValue>([P.event, idBytes(id)]);
-      if (!full.value || (full.value.x && full.value.x <= now)) return true;
-      j = full.value.j;
+      const full = await kv.get<Uint8Array>([P.event, idBytes(id)]);
+      if (full.value === null) return true;
+      const e = decodeEntry(full.value);
+      if (!e.j || (e.x && e.x <= now)) return true;
+      j = e.j;
     }
     const json = decoder.decode(j);
     const ev = JSON.parse(json) as NostrEvent;
@@ -106,13 +97,13 @@ export async function scanFilter(
       if (h.done) continue;
       if (
         best < 0 ||
-        newerKey(h.value.key, (heads[best]! as { value: Deno.KvEntry<IndexValue> }).value.key)
+        newerKey(h.value.key, (heads[best]! as { value: Deno.KvEntry<Uint8Array> }).value.key)
       ) {
         best = i;
       }
     }
     if (best < 0) return;
-    const entry = (heads[best] as IteratorYieldResult<Deno.KvEntry<IndexValue>>).value;
+    const entry = (heads[best] as IteratorYieldResult<Deno.KvEntry<Uint8Array>>).value;
     heads[best] = await iters[best]!.next();
     // The same event reached through two values of the filter comes out adjacent: skip repeats.
     const nid = entry.key[entry.key.length - 1] as Uint8Array;
@@ -155,12 +146,14 @@ async function scanIds(
   const chunks: string[][] = [];
   for (let i = 0; i < ids.length; i += 10) chunks.push(ids.slice(i, i + 10));
   const results = await Promise.all(
-    chunks.map((c) => kv.getMany<EventValue[]>(c.map((id) => [P.event, idBytes(id)]))),
+    chunks.map((c) => kv.getMany<Uint8Array[]>(c.map((id) => [P.event, idBytes(id)]))),
   );
   for (const r of results) {
     for (const e of r) {
-      if (!e.value || (e.value.x && e.value.x <= now)) continue;
-      const json = decoder.decode(e.value.j);
+      if (e.value === null) continue;
+      const v = decodeEntry(e.value);
+      if (!v.j || (v.x && v.x <= now)) continue;
+      const json = decoder.decode(v.j);
       const ev = JSON.parse(json) as NostrEvent;
       if (matchFilter(f, ev)) found.push([ev, json]);
     }

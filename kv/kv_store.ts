@@ -10,7 +10,8 @@ import { compareEvents } from "../nostr/filter.ts";
 import { addressOf, isEphemeral } from "../nostr/kinds.ts";
 import type { Filter, NostrEvent, Verdict } from "../nostr/types.ts";
 import { addrTombstoneKey, idBytes, indexKeys, keySize, P, pointerKey } from "./keys.ts";
-import { decodeEvent, type EventValue, type IndexValue, scanFilter } from "./kv_query.ts";
+import { decodeEntry, encodeEntry } from "./entry.ts";
+import { decodeEvent, scanFilter } from "./kv_query.ts";
 import { isLocked } from "./locked.ts";
 import {
   applyEvent,
@@ -294,13 +295,11 @@ export class KvStore implements NStore {
     await Promise.all([
       // A new event's own key needs no check: a racing copy writes identical keys, and a racing
       // deletion is caught by the tombstone check below. Deletion targets and removals do.
-      getAll<EventValue>(
+      getAll<Uint8Array>(
         kv,
         idList.map((id) => [P.event, idBytes(id)]),
         checks,
-        (i, v) => {
-          events.set(idList[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
-        },
+        (i, v) => events.set(idList[i]!, storedOf(v)),
         (i) =>
           (!own.has(idList[i]!) || targets.has(idList[i]!)) && (!relaxed || i < RELAXED_CHECKS),
       ),
@@ -326,9 +325,12 @@ export class KvStore implements NStore {
     const targetAddrs = [...targets].map((id) => events.get(id)).map((s) => s && addressOf(s.event))
       .filter((a): a is string => !!a && !pointers.has(a));
     await Promise.all([
-      getAll<EventValue>(kv, missing.map((id) => [P.event, idBytes(id)]), undefined, (i, v) => {
-        events.set(missing[i]!, v ? { event: decodeEvent(v.j), expiresAt: v.x } : undefined);
-      }),
+      getAll<Uint8Array>(
+        kv,
+        missing.map((id) => [P.event, idBytes(id)]),
+        undefined,
+        (i, v) => events.set(missing[i]!, storedOf(v)),
+      ),
       getAll<Pointer>(kv, targetAddrs.map(pointerKey), checks, (i, v) => {
         pointers.set(targetAddrs[i]!, v ?? undefined);
       }),
@@ -354,13 +356,13 @@ export class KvStore implements NStore {
       put: (s) => {
         const json = jsonOf.get(s.event.id) ?? encoder.encode(JSON.stringify(s.event));
         const opt = expireOpt(s.expiresAt);
-        const value: EventValue = { x: s.expiresAt, j: json };
+        const value = encodeEntry(s.expiresAt, json);
         atomic.set([P.event, idBytes(s.event.id)], value, opt);
-        add([P.event], json.length + 16);
-        const iv: IndexValue = json.length <= INLINE_MAX ? value : { x: s.expiresAt };
+        add([P.event], value.length);
+        const iv = json.length <= INLINE_MAX ? value : encodeEntry(s.expiresAt);
         for (const k of indexKeys(s.event)) {
           atomic.set(k, iv, opt);
-          add(k, (iv.j?.length ?? 0) + 16);
+          add(k, iv.length);
         }
         events.set(s.event.id, s);
         fed.push(json);
@@ -479,6 +481,13 @@ interface Planned {
   overBudget: boolean;
   /** Over the 100-check limit but within every other limit. */
   overChecksOnly: boolean;
+}
+
+/** The stored event an `["e", id]` entry holds, if any. */
+function storedOf(v: Uint8Array | null): Stored | undefined {
+  if (v === null) return undefined;
+  const e = decodeEntry(v);
+  return e.j ? { event: decodeEvent(e.j), expiresAt: e.x } : undefined;
 }
 
 function expireOpt(expiresAt: number): { expireIn: number } | undefined {

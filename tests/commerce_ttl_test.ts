@@ -6,6 +6,7 @@
  * one and then checks, through the relay's own handle, that every key of the job events is gone.
  */
 import { assert, assertEquals } from "@std/assert";
+import { decodeEntry } from "../kv/entry.ts";
 import { idHex, uninvertId } from "../kv/keys.ts";
 import { Agent, Client, startRelay } from "./helpers.ts";
 
@@ -17,12 +18,12 @@ async function keysOf(
   ids: Set<string>,
 ): Promise<Array<{ key: Deno.KvKey; x: number }>> {
   const out: Array<{ key: Deno.KvKey; x: number }> = [];
-  for await (const e of kv.list<{ x?: number }>({ prefix: [] })) {
+  for await (const e of kv.list({ prefix: [] })) {
     const k = e.key;
     const last = k[k.length - 1];
     const own = (k[0] === "e" && k[1] instanceof Uint8Array && ids.has(idHex(k[1]))) ||
       (last instanceof Uint8Array && last.length === 32 && ids.has(uninvertId(last)));
-    if (own) out.push({ key: k, x: e.value?.x ?? 0 });
+    if (own) out.push({ key: k, x: decodeEntry(e.value).x });
   }
   return out;
 }

@@ -1,0 +1,37 @@
+import { assertEquals } from "@std/assert";
+import { decodeEntry, encodeEntry } from "./entry.ts";
+import { idBytes, indexKeys, P } from "./keys.ts";
+import { KvStore } from "./kv_store.ts";
+import { fake } from "./store_contract.ts";
+
+const json = new TextEncoder().encode('{"id":"x"}');
+
+Deno.test("entry: expiry and JSON survive a round trip in every combination", () => {
+  for (const x of [0, 1_700_000_000, 4_102_444_800]) {
+    for (const j of [undefined, json]) {
+      const back = decodeEntry(encodeEntry(x, j));
+      assertEquals(back.x, x);
+      assertEquals(back.j && [...back.j], j && [...j]);
+    }
+  }
+});
+
+Deno.test("entry: a store written as {x, j} objects by an earlier version is still served", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  try {
+    const ev = fake({ kind: 1, tags: [["t", "legacy"]] });
+    const j = new TextEncoder().encode(JSON.stringify(ev));
+    const at = kv.atomic().set([P.event, idBytes(ev.id)], { x: 0, j });
+    for (const k of indexKeys(ev)) at.set(k, { x: 0, j });
+    await at.commit();
+    assertEquals((await store.query([{ "#t": ["legacy"] }])).map((e) => e.id), [ev.id]);
+    assertEquals((await store.query([{ ids: [ev.id] }])).map((e) => e.id), [ev.id]);
+    // Writing a duplicate reads the legacy entry; deleting removes it.
+    assertEquals((await store.event(ev)).verdict[1].startsWith("duplicate:"), true);
+    assertEquals(await store.remove([{ ids: [ev.id] }]), 1);
+    assertEquals(await store.count([{ "#t": ["legacy"] }]), 0);
+  } finally {
+    await store.close();
+  }
+});
