@@ -116,3 +116,39 @@ Deno.test("KvStore: a deletion of many events that each carry many tags is appli
     await store.close();
   }
 });
+
+Deno.test("KvStore: a store that did not write them still answers duplicates and deleted ids", async () => {
+  // A fresh store has no memory of ids, so it first plans new regular events without reading;
+  // the atomic's absence checks must send duplicates and deleted ids back to the reading plan.
+  const dir = await Deno.makeTempDir({ prefix: "nexus-unread-" });
+  const path = `${dir}/s.sqlite`;
+  const kept = fake({ kind: 1, content: "kept" });
+  const gone = fake({ kind: 1, content: "gone" });
+  const writer = new KvStore(await Deno.openKv(path));
+  try {
+    assertEquals((await writer.event(kept)).verdict, [true, ""]);
+    assertEquals((await writer.event(gone)).verdict, [true, ""]);
+    const del = fake({ kind: 5, pubkey: gone.pubkey, tags: [["e", gone.id]] });
+    assertEquals((await writer.event(del)).verdict, [true, ""]);
+  } finally {
+    await writer.close();
+  }
+  const other = new KvStore(await Deno.openKv(path));
+  try {
+    const fresh = fake({ kind: 1, content: "fresh" });
+    // All three in one batch: the two refusals must not cost the new event its place.
+    const [a, b, c] = await Promise.all([other.event(kept), other.event(gone), other.event(fresh)]);
+    assert(a.verdict[0] && a.verdict[1].startsWith("duplicate:"), a.verdict[1]);
+    assertEquals(a.stored, false);
+    assert(!b.verdict[0] && b.verdict[1].startsWith("blocked:"), b.verdict[1]);
+    assertEquals(c, { ...c, verdict: [true, ""], stored: true });
+    assertEquals(
+      (await other.query([{ kinds: [1] }])).map((e) => e.id).sort(),
+      [kept.id, fresh.id].sort(),
+    );
+    assert(consistent(await checkStore(other.kv)));
+  } finally {
+    await other.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
