@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { initNostrWasm } from "nostr-wasm";
 import { generateSecretKey, getPublicKey } from "nostr-tools";
 import { BenchClient, pct } from "./client.ts";
-import { type Relay, startRelay } from "./relay_process.ts";
+import { processCpuSeconds, type Relay, startRelay } from "./relay_process.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 
 const { values: args } = parseArgs({
@@ -102,10 +102,23 @@ function dataset(n: number, base: number): Ev[] {
   return out;
 }
 
+/**
+ * CPU used by the relay (when the bench started it) and by this generator from now until the
+ * returned function is called: on a shared machine the generator's share is the relay's loss.
+ */
+async function cpuMeter(): Promise<() => Promise<Record<string, number>>> {
+  const [r0, g0] = [await relay?.cpuSeconds() ?? NaN, await processCpuSeconds("self")];
+  return async () => ({
+    relay_cpu_s: +((await relay?.cpuSeconds() ?? NaN) - r0).toFixed(2),
+    generator_cpu_s: +(await processCpuSeconds("self") - g0).toFixed(2),
+  });
+}
+
 async function ingest(events: Ev[], conns = 8, inflight = 16) {
   const clients = await Promise.all(Array.from({ length: conns }, connect));
   const lat: number[] = [];
   let refused = 0;
+  const cpu = await cpuMeter();
   const t0 = performance.now();
   await Promise.all(clients.map((c, k) =>
     new Promise<void>((done) => {
@@ -129,6 +142,7 @@ async function ingest(events: Ev[], conns = 8, inflight = 16) {
     })
   ));
   const secs = (performance.now() - t0) / 1000;
+  const used = await cpu();
   clients.forEach((c) => c.close());
   return {
     events: events.length,
@@ -138,6 +152,8 @@ async function ingest(events: Ev[], conns = 8, inflight = 16) {
     ack_p50_ms: +pct(lat, 50).toFixed(2),
     ack_p99_ms: +pct(lat, 99).toFixed(2),
     refused,
+    seconds: +secs.toFixed(2),
+    ...used,
   };
 }
 
@@ -180,6 +196,7 @@ async function query(events: Ev[], n: number, conns = 8, inflight = 4) {
   const clients = await Promise.all(Array.from({ length: conns }, connect));
   const lat: number[] = [];
   let wrong = 0, missing = 0, extra = 0, misordered = 0;
+  const cpu = await cpuMeter();
   const t0 = performance.now();
   await Promise.all(clients.map((c, k) =>
     new Promise<void>((done) => {
@@ -224,6 +241,7 @@ async function query(events: Ev[], n: number, conns = 8, inflight = 4) {
     })
   ));
   const secs = (performance.now() - t0) / 1000;
+  const used = await cpu();
   clients.forEach((c) => c.close());
   return {
     stored_events: events.length,
@@ -235,6 +253,8 @@ async function query(events: Ev[], n: number, conns = 8, inflight = 4) {
     missing,
     extra,
     misordered,
+    seconds: +secs.toFixed(2),
+    ...used,
   };
 }
 

@@ -5,6 +5,8 @@ export interface Relay {
   url: string;
   kvPath: string;
   rssBytes(): Promise<number>;
+  /** CPU time the relay's processes have used so far, in seconds (user + system). */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       }
       return total;
     },
+    async cpuSeconds() {
+      const pids = entry === "start" ? await children(child.pid) : [child.pid];
+      let total = 0;
+      for (const pid of pids) total += await processCpuSeconds(pid);
+      return total;
+    },
     async stop() {
       child.kill("SIGTERM");
       await child.status;
@@ -90,4 +98,12 @@ function listenPort(stream: ReadableStream<Uint8Array>, re: RegExp): Promise<num
 async function children(pid: number): Promise<number[]> {
   const text = await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`).catch(() => "");
   return text.trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** User + system CPU seconds of a process (all its threads), from /proc; 0 where unavailable. */
+export async function processCpuSeconds(pid: number | "self"): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100 || 0;
 }

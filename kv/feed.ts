@@ -19,6 +19,12 @@ export interface FeedOptions {
   pollMs?: number;
   /** A writer whose log this tailer skips: its own store's, already delivered directly. */
   skipWriter?: string;
+  /**
+   * Asked on every watch notification; the read happens only when it returns true (the poll
+   * timer and explicit polls always read). Lets a caller that hears of commits another way skip
+   * reading the feed after each of them.
+   */
+  readOnWatch?: () => boolean;
 }
 
 /** Follows the change feed from the head at start, handing every new event to a handler. */
@@ -27,6 +33,7 @@ export class FeedTailer {
   #handler: FeedHandler;
   #pos = new Map<string, number>();
   #skip: string | undefined;
+  #readOnWatch: () => boolean;
   #pollMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #stream: ReadableStream<Deno.KvEntryMaybe<Deno.KvU64>[]> | undefined;
@@ -39,6 +46,7 @@ export class FeedTailer {
     this.#handler = handler;
     this.#pollMs = opts.pollMs ?? 100;
     this.#skip = opts.skipWriter;
+    this.#readOnWatch = opts.readOnWatch ?? (() => true);
   }
 
   /** Start from every writer's current head: only events committed from now on are delivered. */
@@ -86,7 +94,7 @@ export class FeedTailer {
       this.#stream = this.#kv.watch<[Deno.KvU64]>([[P.feedBump]]);
       for await (const _ of this.#stream) {
         if (this.#closed) break;
-        void this.poll();
+        if (this.#readOnWatch()) void this.poll();
       }
     } catch {
       // Watch is unavailable or the KV closed: polling carries on alone.

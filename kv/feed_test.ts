@@ -1,0 +1,41 @@
+import { assertEquals } from "@std/assert";
+import { FeedTailer } from "./feed.ts";
+import { KvStore } from "./kv_store.ts";
+import { fake } from "./store_contract.ts";
+
+/** Wait until `cond` holds or `ms` pass; returns whether it held. */
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  return cond();
+}
+
+Deno.test("feed: the watch wakes a tailer only when readOnWatch allows; polls always read", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nexus-feed-" });
+  const writer = new KvStore(await Deno.openKv(`${dir}/f.sqlite`));
+  const kv = await Deno.openKv(`${dir}/f.sqlite`);
+  let allow = true;
+  const got: string[] = [];
+  // A poll interval far beyond the test: only the watch (or an explicit poll) can bring events.
+  const tailer = new FeedTailer(kv, (evs) => got.push(...evs.map((e) => e.id)), {
+    pollMs: 600_000,
+    readOnWatch: () => allow,
+  });
+  try {
+    await tailer.start();
+    const a = fake({ content: "a" });
+    await writer.event(a);
+    assertEquals(await until(() => got.length === 1, 3000), true, "the watch woke the tailer");
+    allow = false;
+    const b = fake({ content: "b" });
+    await writer.event(b);
+    assertEquals(await until(() => got.length === 2, 500), false, "the watch was told to wait");
+    await tailer.poll();
+    assertEquals(got, [a.id, b.id]);
+  } finally {
+    await tailer.close();
+    kv.close();
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
