@@ -4,9 +4,8 @@
  * atomic checks the versionstamp of every key its decisions read (the event, its tombstone, the
  * replaceable pointer, deletion targets), so writers in other isolates, processes or instances
  * only collide when they touch the same event or address, and a write never acts on state
- * another writer changed underneath it. New regular events are planned without reading at all
- * (the atomic checks instead that they and their tombstones are absent), and the next batch is
- * planned while the current one commits.
+ * another writer changed underneath it. New regular events are planned without reading at all:
+ * the atomic checks instead that they and their tombstones are absent.
  */
 import { compareEvents } from "../nostr/filter.ts";
 import { addressOf, isEphemeral } from "../nostr/kinds.ts";
@@ -154,41 +153,10 @@ export class KvStore implements NStore {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      let ahead: Ahead | undefined;
-      while (ahead || this.#queue.length > 0) {
-        const cur = ahead ?? this.#ahead(this.#take(new Set()), Promise.resolve(this.#seq));
-        ahead = undefined;
-        const committing = this.#commit(cur.batch, cur.planned);
-        if (this.#queue.length > 0) {
-          // Plan the next batch while this one commits: the commit is the KV's work, the plan
-          // (reads, building the atomic) mostly ours. Its reads may predate this commit, which is
-          // safe: every key a decision reads is checked at commit, a mismatch means a fresh plan,
-          // and the one key left unchecked, a new event's own, is why an id in flight waits.
-          const next = this.#take(new Set(cur.batch.map((j) => j.type === "event" ? j.ev.id : "")));
-          if (next.length > 0) {
-            ahead = this.#ahead(
-              next,
-              cur.planned.then((p) => p instanceof Error ? -1 : p.seq),
-            );
-          }
-        }
-        await committing;
-      }
+      while (this.#queue.length > 0) await this.#commit(this.#take());
     } finally {
       this.#draining = false;
     }
-  }
-
-  /** Start planning a batch on top of a feed position (-1: unknown, plan again at commit). */
-  #ahead(batch: Job[], base: Promise<number>): Ahead {
-    const planned = base.then((seq) =>
-      seq < 0
-        ? new Error("no base")
-        : this.#plan(batch, false, seq, batch.every((j) => this.#unread(j))).catch((e) =>
-          e as Error
-        )
-    );
-    return { batch, planned };
   }
 
   /**
@@ -203,30 +171,20 @@ export class KvStore implements NStore {
   }
 
   /** Take the next batch off the queue: as many writes as one atomic's 100 checks allow. */
-  #take(inFlight: Set<string>): Job[] {
-    const batch: Job[] = [];
-    const rest: Job[] = [];
+  #take(): Job[] {
+    let n = 0;
     let checks = 0;
-    let i = 0;
-    for (; i < this.#queue.length && batch.length < MAX_BATCH; i++) {
-      const j = this.#queue[i]!;
-      if (j.type === "event" && inFlight.has(j.ev.id)) {
-        rest.push(j);
-        continue;
-      }
+    while (n < this.#queue.length && n < MAX_BATCH) {
+      const j = this.#queue[n]!;
       checks += this.#unread(j) ? 2 : checkCost(j);
-      if (batch.length > 0 && checks > BUDGET.checks) break;
-      batch.push(j);
+      if (n > 0 && checks > BUDGET.checks) break;
+      n++;
     }
-    this.#queue = [...rest, ...this.#queue.slice(i)];
-    return batch;
+    return this.#queue.splice(0, n);
   }
 
-  /**
-   * Commit a batch, splitting it when it would exceed an atomic's limits. `first` is a plan made
-   * ahead of time; it is used only if it starts where this writer's feed now ends.
-   */
-  async #commit(batch: Job[], first?: Promise<Planned | Error>): Promise<void> {
+  /** Commit a batch, splitting it when it would exceed an atomic's limits. */
+  async #commit(batch: Job[]): Promise<void> {
     const deadline = Date.now() + MAX_RETRY_MS;
     // A lone deletion naming more targets than one atomic may check gives up the per-target
     // checks beyond the first ones rather than being refused (see #plan).
@@ -235,10 +193,7 @@ export class KvStore implements NStore {
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       let planned: Planned;
       try {
-        const early = attempt === 0 ? await first : undefined;
-        planned = early && !(early instanceof Error) && early.base === this.#seq
-          ? early
-          : await this.#plan(batch, relaxed, this.#seq, unread);
+        planned = await this.#plan(batch, relaxed, unread);
       } catch (err) {
         for (const j of batch) j.resolve(fail(`error: storage read failed: ${message(err)}`));
         return;
@@ -277,6 +232,7 @@ export class KvStore implements NStore {
         return;
       }
       let res: Deno.KvCommitResult | Deno.KvCommitError;
+      let locked = false;
       try {
         res = await planned.atomic.commit();
       } catch (err) {
@@ -293,9 +249,10 @@ export class KvStore implements NStore {
           for (const j of batch) j.resolve(fail(`error: storage write failed: ${message(err)}`));
           return;
         }
-        // SQLite busy (several isolates' first writes to a new file): nothing was written, and
-        // the head check makes a retry safe, so treat it like a lost race.
+        // SQLite busy (another isolate's connection holds the file's write lock): nothing was
+        // written, so the same plan may simply be tried again after a pause.
         res = { ok: false };
+        locked = true;
       }
       if (res.ok) {
         this.#seq = planned.seq;
@@ -305,7 +262,7 @@ export class KvStore implements NStore {
         });
         return;
       }
-      if (planned.unread) {
+      if (planned.unread && !locked) {
         // Something exists that an unread plan assumed absent (a duplicate, a tombstone, a
         // racing writer): plan again, reading.
         unread = false;
@@ -341,7 +298,7 @@ export class KvStore implements NStore {
     }
   }
 
-  async #plan(batch: Job[], relaxed: boolean, base: number, unread = false): Promise<Planned> {
+  async #plan(batch: Job[], relaxed: boolean, unread = false): Promise<Planned> {
     const kv = this.kv;
     const ids = new Set<string>();
     const addrs = new Set<string>();
@@ -528,7 +485,7 @@ export class KvStore implements NStore {
       results.push(applyEvent(state, ops, j.ev, expiresAt));
     }
     // Feed: one entry per chunk of stored events, numbered after this writer's last commit.
-    let seq = base;
+    let seq = this.#seq;
     const seqOf = new Map<string, number>();
     for (let i = 0; i < fed.length;) {
       const chunk: Uint8Array[] = [];
@@ -548,7 +505,7 @@ export class KvStore implements NStore {
       atomic.set([P.feed, this.writerId, seq], chunk, { expireIn });
       add([P.feed, this.writerId, seq], size);
     }
-    if (seq > base) {
+    if (seq > this.#seq) {
       // The head outlives the entries so tailers keep their place across quiet spells.
       atomic.set([P.feedHead, this.writerId], seq, { expireIn: 24 * 3600_000 });
       // A sum never conflicts: it only wakes the watchers of every isolate.
@@ -566,22 +523,13 @@ export class KvStore implements NStore {
       overBudget: overOthers || overChecks,
       overChecksOnly: overChecks && !overOthers,
       unread,
-      base,
       seq,
     };
   }
 }
 
-/** A batch whose plan was started ahead of its commit. */
-interface Ahead {
-  batch: Job[];
-  planned: Promise<Planned | Error>;
-}
-
 interface Planned {
   atomic: Deno.AtomicOperation;
-  /** This writer's feed position the plan builds on. */
-  base: number;
   /** Planned without reading: the atomic checks the events and their tombstones are absent. */
   unread: boolean;
   /** This writer's feed position once the atomic commits. */
