@@ -1,6 +1,7 @@
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
+import { checkStore, consistent } from "./check_store.ts";
 import { decodeEntry, encodeEntry } from "./entry.ts";
-import { idBytes, indexKeys, P } from "./keys.ts";
+import { idBytes, indexKeys, legacyIndexKeys, P } from "./keys.ts";
 import { KvStore } from "./kv_store.ts";
 import { fake } from "./store_contract.ts";
 
@@ -31,6 +32,26 @@ Deno.test("entry: a store written as {x, j} objects by an earlier version is sti
     assertEquals((await store.event(ev)).verdict[1].startsWith("duplicate:"), true);
     assertEquals(await store.remove([{ ids: [ev.id] }]), 1);
     assertEquals(await store.count([{ "#t": ["legacy"] }]), 0);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("entry: author+kind keys an earlier version wrote for regular events pass the check and go with their event", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  try {
+    const ev = fake({ kind: 1, content: "old layout" });
+    const j = new TextEncoder().encode(JSON.stringify(ev));
+    const at = kv.atomic().set([P.event, idBytes(ev.id)], { x: 0, j });
+    for (const k of [...indexKeys(ev), ...legacyIndexKeys(ev)]) at.set(k, { x: 0, j });
+    await at.commit();
+    assert(consistent(await checkStore(kv)), "a legacy key is not stray");
+    const del = fake({ kind: 5, pubkey: ev.pubkey, tags: [["e", ev.id]] });
+    assertEquals((await store.event(del)).verdict, [true, ""]);
+    const report = await checkStore(kv);
+    assert(consistent(report), JSON.stringify(report));
+    assertEquals((await Array.fromAsync(kv.list({ prefix: [P.authorKind] }))).length, 0);
   } finally {
     await store.close();
   }

@@ -101,6 +101,15 @@ export function indexKeys(ev: NostrEvent): Deno.KvKey[] {
   return indexPrefixes(ev).map((p) => [...p, ev.created_at, nid]);
 }
 
+/**
+ * Index keys earlier versions wrote and this one no longer does: author+kind for regular kinds.
+ * Deleting an event removes them too, so stores written before the change stay clean.
+ */
+export function legacyIndexKeys(ev: NostrEvent): Deno.KvKey[] {
+  if (hasAuthorKindIndex(ev.kind)) return [];
+  return [[P.authorKind, hexToBytes(ev.pubkey), ev.kind, ev.created_at, invertId(ev.id)]];
+}
+
 /** The key of the current-version pointer of a replaceable or addressable address. */
 export function pointerKey(addr: string): Deno.KvKey {
   const [kind, pubkey, d] = splitAddress(addr);

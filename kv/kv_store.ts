@@ -10,7 +10,15 @@
 import { compareEvents } from "../nostr/filter.ts";
 import { addressOf, isEphemeral } from "../nostr/kinds.ts";
 import type { Filter, NostrEvent, Verdict } from "../nostr/types.ts";
-import { addrTombstoneKey, idBytes, indexKeys, keySize, P, pointerKey } from "./keys.ts";
+import {
+  addrTombstoneKey,
+  idBytes,
+  indexKeys,
+  keySize,
+  legacyIndexKeys,
+  P,
+  pointerKey,
+} from "./keys.ts";
 import { decodeEntry, encodeEntry } from "./entry.ts";
 import { decodeEvent, scanFilter } from "./kv_query.ts";
 import { isLocked } from "./locked.ts";
@@ -426,7 +434,7 @@ export class KvStore implements NStore {
       delete: (s) => {
         atomic.delete([P.event, idBytes(s.event.id)]);
         add([P.event, idBytes(s.event.id)], 0);
-        for (const k of indexKeys(s.event)) {
+        for (const k of [...indexKeys(s.event), ...legacyIndexKeys(s.event)]) {
           atomic.delete(k);
           add(k, 0);
         }
