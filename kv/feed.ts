@@ -20,11 +20,14 @@ export interface FeedOptions {
   /** A writer whose log this tailer skips: its own store's, already delivered directly. */
   skipWriter?: string;
   /**
-   * Asked on every watch notification; the read happens only when it returns true (the poll
-   * timer and explicit polls always read). Lets a caller that hears of commits another way skip
-   * reading the feed after each of them.
+   * Asked on every watch notification; when it returns false the read is put off by
+   * `deferMs`, and the notifications in between share that one read (the poll timer and explicit
+   * polls always read). Lets a caller that hears of commits another way skip reading the feed
+   * after each of them, while a commit it did not hear of waits no longer than `deferMs`.
    */
   readOnWatch?: () => boolean;
+  /** How long a watch notification may wait when `readOnWatch` says not now, in ms (default 100). */
+  deferMs?: number;
 }
 
 /** Follows the change feed from the head at start, handing every new event to a handler. */
@@ -34,6 +37,8 @@ export class FeedTailer {
   #pos = new Map<string, number>();
   #skip: string | undefined;
   #readOnWatch: () => boolean;
+  #deferMs: number;
+  #deferred: ReturnType<typeof setTimeout> | undefined;
   #pollMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #stream: ReadableStream<Deno.KvEntryMaybe<Deno.KvU64>[]> | undefined;
@@ -47,6 +52,7 @@ export class FeedTailer {
     this.#pollMs = opts.pollMs ?? 100;
     this.#skip = opts.skipWriter;
     this.#readOnWatch = opts.readOnWatch ?? (() => true);
+    this.#deferMs = opts.deferMs ?? 100;
   }
 
   /** Start from every writer's current head: only events committed from now on are delivered. */
@@ -83,6 +89,7 @@ export class FeedTailer {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#deferred);
     try {
       await this.#stream?.cancel();
     } catch { /* already closed */ }
@@ -95,6 +102,13 @@ export class FeedTailer {
       for await (const _ of this.#stream) {
         if (this.#closed) break;
         if (this.#readOnWatch()) void this.poll();
+        else if (this.#deferMs < this.#pollMs) {
+          // (With a shorter poll interval the timer reads sooner anyway.)
+          this.#deferred ??= setTimeout(() => {
+            this.#deferred = undefined;
+            void this.poll();
+          }, this.#deferMs);
+        }
       }
     } catch {
       // Watch is unavailable or the KV closed: polling carries on alone.

@@ -10,7 +10,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-Deno.test("feed: the watch wakes a tailer only when readOnWatch allows; polls always read", async () => {
+Deno.test("feed: a watch notice readOnWatch declines is read deferMs later, not at the next poll", async () => {
   const dir = await Deno.makeTempDir({ prefix: "nexus-feed-" });
   const writer = new KvStore(await Deno.openKv(`${dir}/f.sqlite`));
   const kv = await Deno.openKv(`${dir}/f.sqlite`);
@@ -20,6 +20,7 @@ Deno.test("feed: the watch wakes a tailer only when readOnWatch allows; polls al
   const tailer = new FeedTailer(kv, (evs) => got.push(...evs.map((e) => e.id)), {
     pollMs: 600_000,
     readOnWatch: () => allow,
+    deferMs: 800,
   });
   try {
     await tailer.start();
@@ -29,9 +30,12 @@ Deno.test("feed: the watch wakes a tailer only when readOnWatch allows; polls al
     allow = false;
     const b = fake({ content: "b" });
     await writer.event(b);
-    assertEquals(await until(() => got.length === 2, 500), false, "the watch was told to wait");
+    assertEquals(await until(() => got.length === 2, 400), false, "the watch was told to wait");
+    assertEquals(await until(() => got.length === 2, 3000), true, "the deferred read came");
+    const c = fake({ content: "c" });
+    await writer.event(c);
     await tailer.poll();
-    assertEquals(got, [a.id, b.id]);
+    assertEquals(got, [a.id, b.id, c.id], "an explicit poll reads at once");
   } finally {
     await tailer.close();
     kv.close();

@@ -62,9 +62,10 @@ export class Cluster {
       skipWriter: opts.skipWriter,
       // The watch fires on every commit of this process, whose events sibling isolates already
       // broadcast: reading the feed after each one cost about 150 us of CPU per event in a
-      // two-isolate ingest. While siblings are talking, the poll timer and gap repair suffice;
-      // when the channel is quiet, a commit came from elsewhere (another Deploy instance) and is
-      // read at once.
+      // two-isolate ingest. While siblings are talking, a read within 100 ms (the default poll
+      // interval) covers whatever the channel did not carry (a dropped last message, another
+      // Deploy instance); when the channel is quiet, a commit came from elsewhere and is read at
+      // once.
       readOnWatch: () => performance.now() - this.#heardAt > QUIET_MS,
     });
     relay.onAccepted.push((_ev, json) => this.#send(json));
