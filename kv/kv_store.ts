@@ -51,7 +51,7 @@ const MAX_BATCH = 128;
 const RELAXED_CHECKS = 60;
 /** Tags of an oversized deletion handled per commit (each target may own a dozen keys). */
 const PURGE_SLICE = 40;
-/** How long a batch keeps retrying when other writers keep winning the head check. */
+/** How long a batch keeps retrying while other writers keep changing the keys it read. */
 const MAX_RETRY_MS = 10_000;
 const FEED_CHUNK = 60_000;
 /** How many ids `#known` keeps. */
