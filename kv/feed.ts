@@ -21,8 +21,8 @@ export interface FeedOptions {
   skipWriter?: string;
   /**
    * Asked on every watch notification; when it returns false the read is put off by
-   * `deferMs`, and the notifications in between share that one read (the poll timer and explicit
-   * polls always read). Lets a caller that hears of commits another way skip reading the feed
+   * `deferMs` (or left to the poll timer when that comes sooner), and the notifications in
+   * between share that one read (the poll timer and explicit polls always read). Lets a caller that hears of commits another way skip reading the feed
    * after each of them, while a commit it did not hear of waits no longer than `deferMs`.
    */
   readOnWatch?: () => boolean;
