@@ -6,6 +6,7 @@
  */
 import type { NStore } from "../kv/store.ts";
 import { expirationOf, isJobKind } from "../nostr/kinds.ts";
+import { RecentIds } from "../nostr/recent_ids.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
 import { type Handler, Handlers, isJobRequestKind } from "./handlers.ts";
 import {
@@ -122,7 +123,7 @@ export class JobBoard implements MarketSource {
   /** Resolves when the first rebuild from the store has finished. */
   ready: Promise<void> = Promise.resolve();
   #jobs = new Map<string, Job>();
-  #seen = new Set<string>();
+  #seen = new RecentIds(SEEN_MAX);
   #version = 0;
   #sorted: Job[] | undefined;
   #agg: Aggregate | undefined;
@@ -199,15 +200,7 @@ export class JobBoard implements MarketSource {
   /** Apply one event; `seenMs` is its receipt time when seen live (absent when read from store). */
   ingest(ev: NostrEvent, seenMs?: number): void {
     const relevant = isJobKind(ev.kind) || ev.kind === 5 || ev.kind === 31990 || ev.kind === 1985;
-    if (!relevant || this.#seen.has(ev.id)) return;
-    this.#seen.add(ev.id);
-    if (this.#seen.size > SEEN_MAX) {
-      let n = SEEN_MAX / 2;
-      for (const id of this.#seen) {
-        this.#seen.delete(id);
-        if (--n <= 0) break;
-      }
-    }
+    if (!relevant || !this.#seen.add(ev.id)) return;
     const ms = seenMs ?? ev.created_at * 1000;
     const base = seenMs !== undefined ? Math.floor(seenMs / 1000) : ev.created_at;
     const expiry = Math.min(base + this.ttlSeconds, expirationOf(ev.tags) ?? Infinity);

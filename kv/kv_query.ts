@@ -6,12 +6,16 @@ import { matchFilter, tagConditions } from "../nostr/filter.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
 import { decodeEntry } from "./entry.ts";
 import { hasAuthorKindIndex, idBytes, P, tagValuePart, uninvertId } from "./keys.ts";
+import { rememberJson } from "./store.ts";
 
 const decoder = new TextDecoder();
 
-/** Parse stored event JSON. */
+/** Parse stored event JSON, remembering the text so fan-out can send it without re-serialising. */
 export function decodeEvent(j: Uint8Array): NostrEvent {
-  return JSON.parse(decoder.decode(j));
+  const json = decoder.decode(j);
+  const ev = JSON.parse(json) as NostrEvent;
+  rememberJson(ev, json);
+  return ev;
 }
 
 /** Key prefixes whose union covers every match of the filter, cheapest index first. */

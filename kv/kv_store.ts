@@ -9,6 +9,7 @@
  */
 import { compareEvents } from "../nostr/filter.ts";
 import { addressOf, isEphemeral } from "../nostr/kinds.ts";
+import { RecentIds } from "../nostr/recent_ids.ts";
 import type { Filter, NostrEvent, Verdict } from "../nostr/types.ts";
 import {
   addrTombstoneKey,
@@ -54,8 +55,6 @@ const PURGE_SLICE = 40;
 /** How long a batch keeps retrying while other writers keep changing the keys it read. */
 const MAX_RETRY_MS = 10_000;
 const FEED_CHUNK = 60_000;
-/** How many ids `#known` keeps. */
-const KNOWN_MAX = 50_000;
 
 /** Settings of a KV store. */
 export interface KvStoreOptions {
@@ -84,7 +83,7 @@ export class KvStore implements NStore {
   readonly writerId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
   #seq = 0;
   /** Ids this store has written or found stored: a re-send goes straight to the reading plan. */
-  #known = new Set<string>();
+  #known = new RecentIds(50_000);
 
   constructor(kv: Deno.Kv, opts: KvStoreOptions = {}) {
     this.kv = kv;
@@ -102,8 +101,11 @@ export class KvStore implements NStore {
     if (keyBytes > (addressOf(ev) ? BUDGET.keyBytes / 2 - 1000 : BUDGET.keyBytes - 2000)) {
       return Promise.resolve(fail("invalid: event has too many tags to index in one commit"));
     }
+    const json = JSON.stringify(ev);
+    // Kept for the relay's fan-out, which sends the same text.
+    rememberJson(ev, json);
     return new Promise((resolve) => {
-      this.#queue.push({ type: "event", ev, json: encoder.encode(JSON.stringify(ev)), resolve });
+      this.#queue.push({ type: "event", ev, json: encoder.encode(json), resolve });
       this.#drain();
     });
   }
@@ -265,7 +267,7 @@ export class KvStore implements NStore {
       if (res.ok) {
         this.#seq = planned.seq;
         batch.forEach((j, i) => {
-          if (j.type === "event") this.#remember(j.ev.id);
+          if (j.type === "event") this.#known.add(j.ev.id);
           j.resolve(planned.results[i]!);
         });
         return;
@@ -281,18 +283,6 @@ export class KvStore implements NStore {
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 2 ** attempt)));
     }
     for (const j of batch) j.resolve(fail("error: storage is busy, try again"));
-  }
-
-  #remember(id: string): void {
-    this.#known.add(id);
-    if (this.#known.size > KNOWN_MAX) {
-      // Sets iterate in insertion order: forget the oldest half.
-      let n = KNOWN_MAX / 2;
-      for (const old of this.#known) {
-        this.#known.delete(old);
-        if (--n <= 0) break;
-      }
-    }
   }
 
   /** Delete a large deletion's targets, a slice of its tags per commit. */

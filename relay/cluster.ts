@@ -6,6 +6,7 @@
  * event id once, whichever path brings it first.
  */
 import { FeedTailer } from "../kv/feed.ts";
+import { eventJson } from "../kv/store.ts";
 import { retryLocked } from "../kv/locked.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 import type { Relay } from "./relay.ts";
@@ -56,7 +57,7 @@ export class Cluster {
     this.#kv = kv;
     this.#maxBatch = opts.maxBatch ?? 256;
     this.#feed = new FeedTailer(kv, (events) => {
-      for (const ev of events) relay.deliver(ev, JSON.stringify(ev));
+      for (const ev of events) relay.deliver(ev, eventJson(ev));
     }, {
       pollMs: opts.pollMs,
       skipWriter: opts.skipWriter,

@@ -3,7 +3,8 @@
  * every connection of an isolate. Transport-free: connections plug in through `Connection`.
  */
 import type { Config } from "../config.ts";
-import type { NStore } from "../kv/store.ts";
+import { eventJson, type NStore } from "../kv/store.ts";
+import { RecentIds } from "../nostr/recent_ids.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 import type { Connection } from "./connection.ts";
 import { type EventPolicy, type FilterPolicy, pipeEvent, pipeFilter } from "./policy.ts";
@@ -30,8 +31,6 @@ export interface RelayOptions {
   filterPolicies?: FilterPolicy[];
 }
 
-const RECENT_MAX = 50_000;
-
 /** One isolate's relay. */
 export class Relay {
   readonly config: Readonly<Config>;
@@ -45,7 +44,7 @@ export class Relay {
   readonly onAccepted: EventHook[] = [];
   /** Hooks run once per event this isolate learns of, from any path (local, other isolates, feed). */
   readonly onDelivered: Array<(ev: NostrEvent) => void> = [];
-  #recent = new Set<string>();
+  #recent = new RecentIds(50_000);
 
   constructor(opts: RelayOptions) {
     this.config = opts.config;
@@ -70,23 +69,15 @@ export class Relay {
 
   /** An event was accepted by this isolate: deliver it here and tell the hooks. */
   accepted(ev: NostrEvent, seq: number | undefined): void {
-    const json = JSON.stringify(ev);
+    // The store kept the JSON it wrote; ephemeral events are serialised here.
+    const json = eventJson(ev);
     this.deliver(ev, json);
     for (const h of this.onAccepted) h(ev, json, seq);
   }
 
   /** Deliver an event to every matching live subscription of this isolate, at most once per event. */
   deliver(ev: NostrEvent, json: string): void {
-    if (this.#recent.has(ev.id)) return;
-    this.#recent.add(ev.id);
-    if (this.#recent.size > RECENT_MAX) {
-      // Sets iterate in insertion order: drop the oldest half.
-      let n = RECENT_MAX / 2;
-      for (const id of this.#recent) {
-        this.#recent.delete(id);
-        if (--n <= 0) break;
-      }
-    }
+    if (!this.#recent.add(ev.id)) return;
     for (const h of this.onDelivered) h(ev);
     for (const sub of this.subs.match(ev)) {
       if (!canRead(ev, sub.conn)) continue;
