@@ -3,7 +3,8 @@
  * against a relay it starts (deno task start, temporary KV) or one given with --url. Events are
  * pre-signed; every answer is checked. Prints a table and writes JSON.
  *
- *   deno task bench [--url ws://...] [--events 5000] [--jobs N] [--auth] [--phases a,b] [--out f]
+ *   deno task bench [--url ws://...] [--events 5000] [--connections 8] [--inflight 16] [--auth]
+ *                   [--phases a,b] [--out f]  (every flag: the parseArgs options below)
  */
 import { parseArgs } from "node:util";
 import { initNostrWasm } from "nostr-wasm";
@@ -27,6 +28,9 @@ const { values: args } = parseArgs({
     queries: { type: "string", default: "2000" },
     burst: { type: "string", default: "0" },
     "query-inflight": { type: "string", default: "4" },
+    // Client connections of the ingest and query phases, and events in flight on each in ingest.
+    connections: { type: "string", default: "8" },
+    inflight: { type: "string", default: "16" },
     feed: { type: "boolean", default: false },
     auth: { type: "boolean", default: false },
     phases: { type: "string", default: "ingest,query,fanout,idle,jobs" },
@@ -450,7 +454,7 @@ try {
   const n = Number(args.events);
   const data = dataset(n, 0);
   if (phases.has("ingest")) {
-    results.ingest = await ingest(data);
+    results.ingest = await ingest(data, Number(args.connections), Number(args.inflight));
     console.log("ingest", results.ingest);
   }
   if (phases.has("query")) {
@@ -461,7 +465,7 @@ try {
     results.query = await query(
       [...data, ...extra],
       Number(args.queries),
-      8,
+      Number(args.connections),
       Number(args["query-inflight"]),
     );
     console.log("query", results.query);
