@@ -43,7 +43,7 @@ export class FeedTailer {
   #timer: ReturnType<typeof setInterval> | undefined;
   #stream: ReadableStream<Deno.KvEntryMaybe<Deno.KvU64>[]> | undefined;
   #reading: Promise<void> | undefined;
-  #again = false;
+  #queued: Promise<void> | undefined;
   #closed = false;
 
   constructor(kv: Deno.Kv, handler: FeedHandler, opts: FeedOptions = {}) {
@@ -68,20 +68,21 @@ export class FeedTailer {
     this.#watch();
   }
 
-  /** Read everything after our position now (also called when a gap is seen elsewhere). */
+  /**
+   * Read everything after our position; resolves once a read that began after this call is done,
+   * so whatever was committed before the call has been handed on. Calls made while a read runs
+   * share one follow-up read.
+   */
   poll(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     if (this.#reading) {
-      this.#again = true;
-      return this.#reading;
+      // The running read may have listed the heads before the caller's commit: queue one more.
+      return this.#queued ??= this.#reading.then(() => {
+        this.#queued = undefined;
+        return this.poll();
+      });
     }
-    this.#reading = this.#read().finally(() => {
-      this.#reading = undefined;
-      if (this.#again) {
-        this.#again = false;
-        void this.poll();
-      }
-    });
+    this.#reading = this.#read().finally(() => this.#reading = undefined);
     return this.#reading;
   }
 

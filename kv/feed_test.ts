@@ -28,6 +28,8 @@ Deno.test("feed: a watch notice readOnWatch declines is read deferMs later, not 
     await writer.event(a);
     assertEquals(await until(() => got.length === 1, 3000), true, "the watch woke the tailer");
     allow = false;
+    // A's notices may have queued a read that has not run yet: let it finish before b is written.
+    await tailer.poll();
     const b = fake({ content: "b" });
     await writer.event(b);
     assertEquals(await until(() => got.length === 2, 400), false, "the watch was told to wait");
@@ -36,6 +38,36 @@ Deno.test("feed: a watch notice readOnWatch declines is read deferMs later, not 
     await writer.event(c);
     await tailer.poll();
     assertEquals(got, [a.id, b.id, c.id], "an explicit poll reads at once");
+  } finally {
+    await tailer.close();
+    kv.close();
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("feed: poll() called while a read runs resolves only after a read that saw later commits", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nexus-feed-" });
+  const writer = new KvStore(await Deno.openKv(`${dir}/f.sqlite`));
+  const kv = await Deno.openKv(`${dir}/f.sqlite`);
+  const got: string[] = [];
+  // Only explicit polls read: no timer, and every watch notice is put off past the test.
+  const tailer = new FeedTailer(kv, (evs) => got.push(...evs.map((e) => e.id)), {
+    pollMs: 600_000,
+    readOnWatch: () => false,
+    deferMs: 500_000,
+  });
+  try {
+    await tailer.start();
+    // A backlog of separate commits keeps the first read busy (it yields between entries).
+    for (let i = 0; i < 100; i++) await writer.event(fake({ content: `backlog ${i}` }));
+    const first = tailer.poll();
+    const late = fake({ content: "late" });
+    await writer.event(late);
+    await tailer.poll();
+    assertEquals(got.includes(late.id), true, "committed before the second poll, so read by it");
+    assertEquals(got.length, 101);
+    await first;
   } finally {
     await tailer.close();
     kv.close();

@@ -74,12 +74,17 @@ export class Cluster {
 
   /** Join the channel of this store's isolates and begin tailing the feed. */
   async start(): Promise<void> {
-    const id = await retryLocked(() => storeId(this.#kv), () => this.#closed);
-    if (this.#closed) return;
-    this.#channel = new BroadcastChannel(CHANNEL + id);
-    this.#channel.onmessage = (e: MessageEvent<Batch>) => this.#receive(e.data);
-    await retryLocked(() => this.#feed.start(), () => this.#closed);
-    this.joined = !this.#closed;
+    try {
+      const id = await retryLocked(() => storeId(this.#kv), () => this.#closed);
+      if (this.#closed) return;
+      this.#channel = new BroadcastChannel(CHANNEL + id);
+      this.#channel.onmessage = (e: MessageEvent<Batch>) => this.#receive(e.data);
+      await retryLocked(() => this.#feed.start(), () => this.#closed);
+      this.joined = !this.#closed;
+    } catch (err) {
+      // Shut down while starting (the KV closed under us): there is nothing left to follow.
+      if (!this.#closed) throw err;
+    }
   }
 
   /** Close the channel and the feed watcher so the process can exit. */
