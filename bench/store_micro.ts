@@ -42,6 +42,7 @@ const queries: Array<[string, Filter]> = [
   ["by #p, limit 100", { "#p": [pubs[5]!], limit: 100 }],
   ["kind + since, limit 50", { kinds: [1], since: now - 1000, limit: 50 }],
   ["two authors, limit 100", { authors: [pubs[3]!, pubs[4]!], limit: 100 }],
+  ["ten ids", { ids: events.slice(5000, 5010).map((e) => e.id) }],
 ];
 for (const [name, f] of queries) {
   for (let i = 0; i < 50; i++) await store.query([f]); // warm up

@@ -5,7 +5,7 @@
  */
 import { idBytes, idHex, indexKeys, legacyIndexKeys, P, uninvertId } from "./keys.ts";
 import { decodeEntry } from "./entry.ts";
-import { decodeEvent } from "./kv_query.ts";
+import { decodeEvent, withJson } from "./kv_query.ts";
 import type { Pointer } from "./semantics.ts";
 
 /** What a check found; every list is empty in a consistent store. */
@@ -42,20 +42,41 @@ export async function checkStore(kv: Deno.Kv, now = Date.now() / 1000): Promise<
   const expected = new Map<string, Set<string> | undefined>();
   // Keys an earlier version wrote for the event: allowed while it lives, never required.
   const legacy = new Map<string, Set<string>>();
+  const check = async (ids: string[], values: Uint8Array[]) => {
+    // One malformed entry must not hide the rest of the batch: read those one by one.
+    const read = await withJson(kv, ids, values).catch(() =>
+      Promise.all(
+        ids.map((id, i) => withJson(kv, [id], [values[i]!]).then((r) => r[0], () => undefined)),
+      )
+    );
+    ids.forEach((id, i) => {
+      const v = read[i];
+      try {
+        const ev = decodeEvent(v!.j!);
+        if (ev.id !== id) throw new Error("id mismatch");
+        expected.set(id, expired(v!.x) ? undefined : new Set(indexKeys(ev).map(keyText)));
+        legacy.set(id, new Set(legacyIndexKeys(ev).map(keyText)));
+      } catch {
+        // Unreadable, or the created index entry holding its JSON is gone, which after expiry
+        // is only KV sweeping that key first.
+        if (!expired(v?.x ?? expiryOf(values[i]!))) report.badEvents.push(id);
+        expected.set(id, undefined);
+      }
+    });
+  };
+  let ids: string[] = [];
+  let values: Uint8Array[] = [];
   for await (const e of kv.list<Uint8Array>({ prefix: [P.event] })) {
     report.events++;
-    const id = idHex(e.key[1] as Uint8Array);
-    try {
-      const v = decodeEntry(e.value);
-      const ev = decodeEvent(v.j!);
-      if (ev.id !== id) throw new Error("id mismatch");
-      expected.set(id, expired(v.x) ? undefined : new Set(indexKeys(ev).map(keyText)));
-      legacy.set(id, new Set(legacyIndexKeys(ev).map(keyText)));
-    } catch {
-      report.badEvents.push(id);
-      expected.set(id, undefined);
+    ids.push(idHex(e.key[1] as Uint8Array));
+    values.push(e.value);
+    if (ids.length === 500) {
+      await check(ids, values);
+      ids = [];
+      values = [];
     }
   }
+  await check(ids, values);
   const found = new Set<string>();
   for (const prefix of INDEX_PREFIXES) {
     for await (const e of kv.list<Uint8Array>({ prefix: [prefix] })) {
@@ -87,6 +108,14 @@ export async function checkStore(kv: Deno.Kv, now = Date.now() / 1000): Promise<
 export function consistent(r: StoreReport): boolean {
   return r.badEvents.length + r.missingIndex.length + r.danglingIndex.length +
       r.strayIndex.length + r.danglingPointers.length === 0;
+}
+
+function expiryOf(v: Uint8Array): number {
+  try {
+    return decodeEntry(v).x;
+  } catch {
+    return 0;
+  }
 }
 
 function keyText(key: Deno.KvKey): string {

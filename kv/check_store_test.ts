@@ -30,3 +30,15 @@ Deno.test("checkStore passes a store written by KvStore and finds each kind of d
   assert(!consistent(r));
   kv.close();
 });
+
+Deno.test("checkStore reports an event whose JSON-holding created index entry is gone", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  const d = sign("d");
+  assertEquals((await store.event(d)).verdict[0], true);
+  await kv.delete(indexKeys(d)[0]!); // the created index entry, the only copy of d's JSON read by id
+  const r = await checkStore(kv);
+  assertEquals(r.badEvents, [d.id]);
+  assertEquals(await store.query([{ ids: [d.id] }]), []);
+  kv.close();
+});

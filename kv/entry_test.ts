@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { checkStore, consistent } from "./check_store.ts";
-import { decodeEntry, encodeEntry } from "./entry.ts";
+import { decodeEntry, encodeEntry, encodeInCreated } from "./entry.ts";
 import { idBytes, indexKeys, legacyIndexKeys, P } from "./keys.ts";
 import { KvStore } from "./kv_store.ts";
 import { fake } from "./store_contract.ts";
@@ -14,6 +14,35 @@ Deno.test("entry: expiry and JSON survive a round trip in every combination", ()
       assertEquals(back.x, x);
       assertEquals(back.j && [...back.j], j && [...j]);
     }
+  }
+});
+
+Deno.test("entry: an id entry that leaves the JSON to the created index names its created_at", () => {
+  for (const x of [0, 1_700_000_000]) {
+    assertEquals(decodeEntry(encodeInCreated(x, 1_699_999_999)), { x, c: 1_699_999_999 });
+  }
+});
+
+Deno.test("entry: a small event's JSON is kept in its index entries only; a large one's by id", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  try {
+    const small = fake({ kind: 1, content: "small" });
+    const large = fake({ kind: 1, content: "x".repeat(5000) });
+    for (const ev of [small, large]) assertEquals((await store.event(ev)).verdict, [true, ""]);
+    const idEntry = async (id: string) =>
+      decodeEntry((await kv.get<Uint8Array>([P.event, idBytes(id)])).value);
+    assertEquals((await idEntry(small.id)).j, undefined);
+    assertEquals((await idEntry(small.id)).c, small.created_at);
+    assertEquals((await idEntry(large.id)).j?.length, JSON.stringify(large).length);
+    const byId = await store.query([{ ids: [small.id, large.id] }]);
+    assertEquals(byId.map((e) => e.id).sort(), [small.id, large.id].sort());
+    assertEquals((await store.event(small)).verdict[1].startsWith("duplicate:"), true);
+    assertEquals(await store.remove([{ ids: [small.id] }]), 1);
+    assertEquals(await store.count([{ kinds: [1] }]), 1);
+    assert(consistent(await checkStore(kv)));
+  } finally {
+    await store.close();
   }
 });
 

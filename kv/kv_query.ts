@@ -4,8 +4,8 @@
  */
 import { matchFilter, tagConditions } from "../nostr/filter.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
-import { decodeEntry } from "./entry.ts";
-import { hasAuthorKindIndex, idBytes, P, tagValuePart, uninvertId } from "./keys.ts";
+import { decodeEntry, type Entry } from "./entry.ts";
+import { hasAuthorKindIndex, idBytes, invertId, P, tagValuePart, uninvertId } from "./keys.ts";
 import { rememberJson } from "./store.ts";
 
 const decoder = new TextDecoder();
@@ -75,11 +75,10 @@ export async function scanFilter(
     if (v.x && v.x <= now) return true;
     let j = v.j;
     if (!j) {
+      // An event too large to copy into its index entries: its id entry holds the JSON.
       const id = uninvertId(entry.key[entry.key.length - 1] as Uint8Array);
-      const full = await kv.get<Uint8Array>([P.event, idBytes(id)]);
-      if (full.value === null) return true;
-      const e = decodeEntry(full.value);
-      if (!e.j || (e.x && e.x <= now)) return true;
+      const [e] = await readEvents(kv, [id]);
+      if (!e?.j || (e.x && e.x <= now)) return true;
       j = e.j;
     }
     const json = decoder.decode(j);
@@ -147,21 +146,54 @@ async function scanIds(
 ): Promise<void> {
   const ids = [...new Set(f.ids)];
   const found: Array<[NostrEvent, string]> = [];
-  const chunks: string[][] = [];
-  for (let i = 0; i < ids.length; i += 10) chunks.push(ids.slice(i, i + 10));
-  const results = await Promise.all(
-    chunks.map((c) => kv.getMany<Uint8Array[]>(c.map((id) => [P.event, idBytes(id)]))),
-  );
-  for (const r of results) {
-    for (const e of r) {
-      if (e.value === null) continue;
-      const v = decodeEntry(e.value);
-      if (!v.j || (v.x && v.x <= now)) continue;
-      const json = decoder.decode(v.j);
-      const ev = JSON.parse(json) as NostrEvent;
-      if (matchFilter(f, ev)) found.push([ev, json]);
-    }
+  for (const v of await readEvents(kv, ids)) {
+    if (!v?.j || (v.x && v.x <= now)) continue;
+    const json = decoder.decode(v.j);
+    const ev = JSON.parse(json) as NostrEvent;
+    if (matchFilter(f, ev)) found.push([ev, json]);
   }
   found.sort(([a], [b]) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1));
   for (const [ev, json] of found) if (!visit(ev, json)) return;
+}
+
+/** Read events by id (10 keys a `getMany`, the calls in parallel); undefined where none is stored. */
+export async function readEvents(kv: Deno.Kv, ids: string[]): Promise<(Entry | undefined)[]> {
+  const keys = ids.map((id) => [P.event, idBytes(id)]);
+  const values = (await getManyAll<Uint8Array>(kv, keys)).map((e) => e.value);
+  return await withJson(kv, ids, values);
+}
+
+/**
+ * Decode id entries (`["e", id]` values, null where absent), fetching the JSON from the created
+ * index entry for those that keep it there (see `encodeInCreated`).
+ */
+export async function withJson(
+  kv: Deno.Kv,
+  ids: string[],
+  values: (Uint8Array | null)[],
+): Promise<(Entry | undefined)[]> {
+  const out = values.map((v) => (v === null ? undefined : decodeEntry(v)));
+  const moved: number[] = [];
+  out.forEach((e, i) => {
+    if (e?.c !== undefined) moved.push(i);
+  });
+  if (moved.length === 0) return out;
+  const keys = moved.map((i) => [P.created, out[i]!.c!, invertId(ids[i]!)]);
+  const got = await getManyAll<Uint8Array>(kv, keys);
+  moved.forEach((i, k) => {
+    const v = got[k]!.value;
+    // Both keys are written and deleted in one atomic; a missing copy means no event.
+    out[i] = v === null ? undefined : { x: out[i]!.x, j: decodeEntry(v).j };
+  });
+  return out;
+}
+
+/** `getMany` over any number of keys: 10 a call (its limit), the calls in parallel. */
+export async function getManyAll<T>(
+  kv: Deno.Kv,
+  keys: Deno.KvKey[],
+): Promise<Deno.KvEntryMaybe<T>[]> {
+  const calls: Promise<Deno.KvEntryMaybe<T>[]>[] = [];
+  for (let i = 0; i < keys.length; i += 10) calls.push(kv.getMany<T[]>(keys.slice(i, i + 10)));
+  return (await Promise.all(calls)).flat();
 }

@@ -20,8 +20,8 @@ import {
   P,
   pointerKey,
 } from "./keys.ts";
-import { decodeEntry, encodeEntry } from "./entry.ts";
-import { decodeEvent, scanFilter } from "./kv_query.ts";
+import { encodeEntry, encodeInCreated, type Entry } from "./entry.ts";
+import { decodeEvent, readEvents, scanFilter, withJson } from "./kv_query.ts";
 import { isLocked } from "./locked.ts";
 import {
   applyEvent,
@@ -339,14 +339,17 @@ export class KvStore implements NStore {
         checks.push({ key: tombKey(id, ownAuthor.get(id)!), versionstamp: null });
       }
     }
+    const idValues: (Uint8Array | null)[] = [];
     await Promise.all([
       // A new event's own key needs no check: a racing copy writes identical keys, and a racing
-      // deletion is caught by the tombstone check below. Deletion targets and removals do.
+      // deletion is caught by the tombstone check below. Deletion targets and removals do. (The id
+      // key changes with every write or delete of its event, so checking it also covers the
+      // created index entry that may hold the JSON.)
       unread ? undefined : getAll<Uint8Array>(
         kv,
         idList.map((id) => [P.event, idBytes(id)]),
         checks,
-        (i, v) => events.set(idList[i]!, storedOf(v)),
+        (i, v) => idValues[i] = v,
         (i) =>
           (!own.has(idList[i]!) || targets.has(idList[i]!)) && (!relaxed || i < RELAXED_CHECKS),
       ),
@@ -369,6 +372,10 @@ export class KvStore implements NStore {
         addrTombs.set(addrList[i]!, v ?? undefined);
       }),
     ]);
+    if (!unread) {
+      const read = await withJson(kv, idList, idValues);
+      read.forEach((e, i) => events.set(idList[i]!, storedOf(e)));
+    }
     const missing = [...pointers.values()].filter((p): p is Pointer => !!p && !events.has(p.id))
       .map((p) => p.id);
     // The versions a pointer names are covered by the pointer's own check.
@@ -377,11 +384,8 @@ export class KvStore implements NStore {
     const targetAddrs = [...targets].map((id) => events.get(id)).map((s) => s && addressOf(s.event))
       .filter((a): a is string => !!a && !pointers.has(a));
     await Promise.all([
-      getAll<Uint8Array>(
-        kv,
-        missing.map((id) => [P.event, idBytes(id)]),
-        undefined,
-        (i, v) => events.set(missing[i]!, storedOf(v)),
+      readEvents(kv, missing).then((read) =>
+        read.forEach((e, i) => events.set(missing[i]!, storedOf(e)))
       ),
       getAll<Pointer>(kv, targetAddrs.map(pointerKey), checks, (i, v) => {
         pointers.set(targetAddrs[i]!, v ?? undefined);
@@ -408,10 +412,15 @@ export class KvStore implements NStore {
       put: (s) => {
         const json = jsonOf.get(s.event.id) ?? encoder.encode(JSON.stringify(s.event));
         const opt = expireOpt(s.expiresAt);
-        const value = encodeEntry(s.expiresAt, json);
+        // The JSON goes where reads find it: into every index entry when it is small (the id
+        // entry then only names the created index entry that holds it), else into the id entry.
+        const inline = json.length <= INLINE_MAX;
+        const value = inline
+          ? encodeInCreated(s.expiresAt, s.event.created_at)
+          : encodeEntry(s.expiresAt, json);
         atomic.set([P.event, idBytes(s.event.id)], value, opt);
         add([P.event], value.length);
-        const iv = json.length <= INLINE_MAX ? value : encodeEntry(s.expiresAt);
+        const iv = encodeEntry(s.expiresAt, inline ? json : undefined);
         for (const k of indexKeys(s.event)) {
           atomic.set(k, iv, opt);
           add(k, iv.length);
@@ -538,11 +547,9 @@ interface Planned {
   overChecksOnly: boolean;
 }
 
-/** The stored event an `["e", id]` entry holds, if any. */
-function storedOf(v: Uint8Array | null): Stored | undefined {
-  if (v === null) return undefined;
-  const e = decodeEntry(v);
-  return e.j ? { event: decodeEvent(e.j), expiresAt: e.x } : undefined;
+/** The stored event of an id entry read with its JSON (see readEvents), if any. */
+function storedOf(e: Entry | undefined): Stored | undefined {
+  return e?.j ? { event: decodeEvent(e.j), expiresAt: e.x } : undefined;
 }
 
 function expireOpt(expiresAt: number): { expireIn: number } | undefined {
