@@ -111,9 +111,10 @@ function dataset(n: number, base: number): Ev[] {
  * returned function is called: on a shared machine the generator's share is the relay's loss.
  */
 async function cpuMeter(): Promise<() => Promise<Record<string, number>>> {
-  const [r0, g0] = [await relay?.cpuSeconds() ?? NaN, await processCpuSeconds("self")];
+  const [r0, g0] = [await relay?.cpuSeconds() ?? 0, await processCpuSeconds("self")];
   return async () => ({
-    relay_cpu_s: +((await relay?.cpuSeconds() ?? NaN) - r0).toFixed(2),
+    // A relay given by --url is another machine's or user's process: its CPU is not ours to read.
+    ...(relay ? { relay_cpu_s: +(await relay.cpuSeconds() - r0).toFixed(2) } : {}),
     generator_cpu_s: +(await processCpuSeconds("self") - g0).toFixed(2),
   });
 }
@@ -371,6 +372,7 @@ async function idle(n: number) {
   await new Promise((r) => setTimeout(r, 1000));
   const after = relay ? await relay.rssBytes() : NaN;
   conns.forEach((c) => c.close());
+  if (!relay) return { connections: n }; // a relay given by --url: its memory is not readable here
   return {
     connections: n,
     relay_rss_before_mib: +(before / 2 ** 20).toFixed(1),
