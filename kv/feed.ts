@@ -41,7 +41,7 @@ export class FeedTailer {
   #deferred: ReturnType<typeof setTimeout> | undefined;
   #pollMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #stream: ReadableStream<Deno.KvEntryMaybe<Deno.KvU64>[]> | undefined;
+  #watcher: ReadableStreamDefaultReader<Deno.KvEntryMaybe<Deno.KvU64>[]> | undefined;
   #reading: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
   #closed = false;
@@ -92,16 +92,19 @@ export class FeedTailer {
     clearInterval(this.#timer);
     clearTimeout(this.#deferred);
     try {
-      await this.#stream?.cancel();
+      await this.#watcher?.cancel();
     } catch { /* already closed */ }
     await this.#reading;
   }
 
   async #watch(): Promise<void> {
     try {
-      this.#stream = this.#kv.watch<[Deno.KvU64]>([[P.feedBump]]);
-      for await (const _ of this.#stream) {
-        if (this.#closed) break;
+      // A reader, not `for await`: cancelling a stream a loop holds throws, and the pending watch
+      // would then keep the process alive after close().
+      this.#watcher = this.#kv.watch<[Deno.KvU64]>([[P.feedBump]]).getReader();
+      while (true) {
+        const { done } = await this.#watcher.read();
+        if (done || this.#closed) break;
         if (this.#readOnWatch()) void this.poll();
         else if (this.#deferMs < this.#pollMs) {
           // (With a shorter poll interval the timer reads sooner anyway.)

@@ -75,3 +75,31 @@ Deno.test("feed: poll() called while a read runs resolves only after a read that
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("feed: after close() a tailer holds nothing that keeps the process alive", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nexus-feed-" });
+  const script = `${dir}/tail.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { FeedTailer } from ${JSON.stringify(new URL("./feed.ts", import.meta.url).href)};
+const kv = await Deno.openKv(${JSON.stringify(`${dir}/f.sqlite`)});
+const t = new FeedTailer(kv, () => {}, { pollMs: 50 });
+await t.start();
+await new Promise((r) => setTimeout(r, 100));
+await t.close(); // the KV stays open: only the tailer is stopped
+`,
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", new URL("../deno.json", import.meta.url).pathname, script],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  try {
+    const status = await child.status;
+    assertEquals(status.code, 0, "the process did not exit on its own after close()");
+  } finally {
+    clearTimeout(timer);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
