@@ -50,11 +50,13 @@ export function parseEvent(raw: unknown, limits: EventLimits): NostrEvent | stri
       if (typeof v !== "string") return "invalid: tag elements must be strings";
     }
   }
+  // `+ 0` turns -0 (valid JSON) into 0: KV keys tell them apart, the stored JSON does not, and a
+  // deletion computes its keys from the JSON.
   return {
     id: e.id,
     pubkey: e.pubkey,
-    created_at: e.created_at,
-    kind: e.kind,
+    created_at: e.created_at + 0,
+    kind: e.kind + 0,
     tags: e.tags as string[][],
     content: e.content,
     sig: e.sig,

@@ -18,6 +18,22 @@ Deno.test("parseEvent() returns a clean copy of a well-formed event", () => {
   assertEquals(r, e);
 });
 
+Deno.test("parseEvent() reads created_at and kind of -0 as 0, the value the stored JSON keeps", () => {
+  const e = signed();
+  const r = parseEvent(
+    JSON.parse(
+      JSON.stringify(e).replace(/"kind":\d+/, '"kind":-0').replace(
+        /"created_at":\d+/,
+        '"created_at":-0',
+      ),
+    ),
+    limits,
+  );
+  if (typeof r === "string") throw new Error(r);
+  assertEquals(Object.is(r.created_at, 0), true);
+  assertEquals(Object.is(r.kind, 0), true);
+});
+
 Deno.test("parseEvent() refuses every malformed field with invalid:", () => {
   const e = signed();
   const cases: Array<[string, unknown]> = [
