@@ -419,7 +419,7 @@ export class KvStore implements NStore {
           ? encodeInCreated(s.expiresAt, s.event.created_at)
           : encodeEntry(s.expiresAt, json);
         atomic.set([P.event, idBytes(s.event.id)], value, opt);
-        add([P.event], value.length);
+        add([P.event, idBytes(s.event.id)], value.length);
         const iv = encodeEntry(s.expiresAt, inline ? json : undefined);
         for (const k of indexKeys(s.event)) {
           atomic.set(k, iv, opt);
