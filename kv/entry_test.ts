@@ -2,8 +2,7 @@ import { assert, assertEquals } from "@std/assert";
 import { checkStore, consistent } from "./check_store.ts";
 import { decodeEntry, encodeEntry, encodeInCreated } from "./entry.ts";
 import { idBytes, indexKeys, legacyIndexKeys, P } from "./keys.ts";
-import { KvStore } from "./kv_store.ts";
-import { fake } from "./store_contract.ts";
+import { fake, withKvStore } from "./store_contract.ts";
 
 const json = new TextEncoder().encode('{"id":"x"}');
 
@@ -24,9 +23,7 @@ Deno.test("entry: an id entry that leaves the JSON to the created index names it
 });
 
 Deno.test("entry: a small event's JSON is kept in its index entries only; a large one's by id", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
-  try {
+  await withKvStore(async (store, kv) => {
     const small = fake({ kind: 1, content: "small" });
     const large = fake({ kind: 1, content: "x".repeat(5000) });
     for (const ev of [small, large]) assertEquals((await store.event(ev)).verdict, [true, ""]);
@@ -41,15 +38,11 @@ Deno.test("entry: a small event's JSON is kept in its index entries only; a larg
     assertEquals(await store.remove([{ ids: [small.id] }]), 1);
     assertEquals(await store.count([{ kinds: [1] }]), 1);
     assert(consistent(await checkStore(kv)));
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 Deno.test("entry: a store written as {x, j} objects by an earlier version is still served", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
-  try {
+  await withKvStore(async (store, kv) => {
     const ev = fake({ kind: 1, tags: [["t", "legacy"]] });
     const j = new TextEncoder().encode(JSON.stringify(ev));
     const at = kv.atomic().set([P.event, idBytes(ev.id)], { x: 0, j });
@@ -61,15 +54,11 @@ Deno.test("entry: a store written as {x, j} objects by an earlier version is sti
     assertEquals((await store.event(ev)).verdict[1].startsWith("duplicate:"), true);
     assertEquals(await store.remove([{ ids: [ev.id] }]), 1);
     assertEquals(await store.count([{ "#t": ["legacy"] }]), 0);
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 Deno.test("entry: author+kind keys an earlier version wrote for regular events pass the check and go with their event", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
-  try {
+  await withKvStore(async (store, kv) => {
     const ev = fake({ kind: 1, content: "old layout" });
     const j = new TextEncoder().encode(JSON.stringify(ev));
     const at = kv.atomic().set([P.event, idBytes(ev.id)], { x: 0, j });
@@ -81,7 +70,5 @@ Deno.test("entry: author+kind keys an earlier version wrote for regular events p
     const report = await checkStore(kv);
     assert(consistent(report), JSON.stringify(report));
     assertEquals((await Array.fromAsync(kv.list({ prefix: [P.authorKind] }))).length, 0);
-  } finally {
-    await store.close();
-  }
+  });
 });

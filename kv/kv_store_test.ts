@@ -1,14 +1,13 @@
 import { assert, assertEquals } from "@std/assert";
 import { KvStore } from "./kv_store.ts";
 import { checkStore, consistent } from "./check_store.ts";
-import { fake } from "./store_contract.ts";
+import { fake, withKvStore } from "./store_contract.ts";
 
 const longTags = (n: number, len: number, v: string) =>
   Array.from({ length: n }, (_, i) => ["t", `${v}${i}`.padEnd(len, "x")]);
 
 Deno.test("KvStore: any addressable event it accepts can later be replaced", async () => {
-  const store = new KvStore(await Deno.openKv(":memory:"));
-  try {
+  await withKvStore(async (store) => {
     for (const [n, len] of [[300, 200], [300, 100], [200, 150], [100, 200]] as const) {
       const d = `${n}x${len}`;
       const v1 = fake({ kind: 30078, created_at: 100, tags: [["d", d], ...longTags(n, len, "a")] });
@@ -21,23 +20,18 @@ Deno.test("KvStore: any addressable event it accepts can later be replaced", asy
       assertEquals((await store.event(v2)).verdict, [true, ""], d);
       assertEquals((await store.query([{ "#d": [d] }])).map((e) => e.id), [v2.id]);
     }
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 Deno.test("KvStore: a regular event with the most tags a message can carry is stored or refused invalid:", async () => {
-  const store = new KvStore(await Deno.openKv(":memory:"));
-  try {
+  await withKvStore(async (store) => {
     const ev = fake({ tags: longTags(300, 200, "a") });
     const r = await store.event(ev);
     assert(r.verdict[0] || r.verdict[1].startsWith("invalid:"), r.verdict[1]);
     const small = fake({ tags: longTags(300, 20, "a") });
     assertEquals((await store.event(small)).verdict, [true, ""]);
     assertEquals(await store.count([{ "#t": [small.tags[299]![1]!] }]), 1);
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 Deno.test("KvStore: the first writes of several handles on a new file all succeed", async () => {
@@ -59,9 +53,7 @@ Deno.test("KvStore: the first writes of several handles on a new file all succee
 });
 
 Deno.test("KvStore: deleting a current version by id or remove() leaves no dangling pointer", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
-  try {
+  await withKvStore(async (store, kv) => {
     const profile = fake({ kind: 0 });
     const list = fake({ kind: 30000, tags: [["d", "x"]] });
     await store.event(profile);
@@ -70,15 +62,11 @@ Deno.test("KvStore: deleting a current version by id or remove() leaves no dangl
     assertEquals(await store.remove([{ ids: [list.id] }]), 1);
     const report = await checkStore(kv);
     assert(consistent(report), JSON.stringify(report));
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 Deno.test("KvStore: keys full of zero bytes (escaped twice as long) do not fail a whole batch", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
-  try {
+  await withKvStore(async (store) => {
     await store.event(fake({}));
     const zeroish = (n: number) =>
       fake({
@@ -94,15 +82,11 @@ Deno.test("KvStore: keys full of zero bytes (escaped twice as long) do not fail 
     for (const r of results.slice(0, 2)) {
       assert(r.verdict[0] || r.verdict[1].startsWith("invalid:"), r.verdict[1]);
     }
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 Deno.test("KvStore: a deletion of many events that each carry many tags is applied", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
-  try {
+  await withKvStore(async (store, kv) => {
     const heavy = Array.from(
       { length: 60 },
       (_, i) => fake({ created_at: 1_700_000_000 + i, tags: longTags(120, 20, `v${i}-`) }),
@@ -112,9 +96,7 @@ Deno.test("KvStore: a deletion of many events that each carry many tags is appli
     assertEquals((await store.event(del)).verdict, [true, ""]);
     assertEquals(await store.count([{ kinds: [1] }]), 0);
     assert(consistent(await checkStore(kv)));
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 Deno.test("KvStore: a store that did not write them still answers duplicates and deleted ids", async () => {

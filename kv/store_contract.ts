@@ -6,6 +6,7 @@ import { assert, assertEquals } from "@std/assert";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { expirationOf } from "../nostr/kinds.ts";
 import type { NostrEvent } from "../nostr/types.ts";
+import { KvStore } from "./kv_store.ts";
 import type { NStore, RetentionFn } from "./store.ts";
 
 /** Opens a fresh, empty store; `cleanup` runs after the store is closed. */
@@ -44,6 +45,19 @@ const nip40: RetentionFn = (ev) => expirationOf(ev.tags);
 
 const now = () => Math.floor(Date.now() / 1000);
 const ids = (evs: NostrEvent[]) => evs.map((e) => e.id);
+
+/** Run `fn` on a KvStore over a fresh in-memory KV, closing the store afterwards. */
+export async function withKvStore(
+  fn: (store: KvStore, kv: Deno.Kv) => Promise<void>,
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  try {
+    await fn(store, kv);
+  } finally {
+    await store.close();
+  }
+}
 
 /** Register the whole contract as Deno tests named `<name>: ...`. */
 export function storeContract(name: string, open: OpenStore): void {
