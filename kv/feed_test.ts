@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { FeedTailer } from "./feed.ts";
+import { type FeedOptions, FeedTailer } from "./feed.ts";
 import { KvStore } from "./kv_store.ts";
 import { fake } from "./store_contract.ts";
 
@@ -10,20 +10,32 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-Deno.test("feed: a watch notice readOnWatch declines is read deferMs later, not at the next poll", async () => {
+/** Run `fn` with a store writing to a fresh file and a tailer on a second handle to it. */
+async function withFeed(
+  opts: FeedOptions,
+  fn: (writer: KvStore, tailer: FeedTailer, got: string[]) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "nexus-feed-" });
   const writer = new KvStore(await Deno.openKv(`${dir}/f.sqlite`));
   const kv = await Deno.openKv(`${dir}/f.sqlite`);
-  let allow = true;
   const got: string[] = [];
-  // A poll interval far beyond the test: only the watch (or an explicit poll) can bring events.
-  const tailer = new FeedTailer(kv, (evs) => got.push(...evs.map((e) => e.id)), {
-    pollMs: 600_000,
-    readOnWatch: () => allow,
-    deferMs: 800,
-  });
+  const tailer = new FeedTailer(kv, (evs) => got.push(...evs.map((e) => e.id)), opts);
   try {
     await tailer.start();
+    await fn(writer, tailer, got);
+  } finally {
+    await tailer.close();
+    kv.close();
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("feed: a watch notice readOnWatch declines is read deferMs later, not at the next poll", async () => {
+  let allow = true;
+  // A poll interval far beyond the test: only the watch (or an explicit poll) can bring events.
+  const opts = { pollMs: 600_000, readOnWatch: () => allow, deferMs: 800 };
+  await withFeed(opts, async (writer, tailer, got) => {
     const a = fake({ content: "a" });
     await writer.event(a);
     assertEquals(await until(() => got.length === 1, 3000), true, "the watch woke the tailer");
@@ -38,27 +50,13 @@ Deno.test("feed: a watch notice readOnWatch declines is read deferMs later, not 
     await writer.event(c);
     await tailer.poll();
     assertEquals(got, [a.id, b.id, c.id], "an explicit poll reads at once");
-  } finally {
-    await tailer.close();
-    kv.close();
-    await writer.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("feed: poll() called while a read runs resolves only after a read that saw later commits", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "nexus-feed-" });
-  const writer = new KvStore(await Deno.openKv(`${dir}/f.sqlite`));
-  const kv = await Deno.openKv(`${dir}/f.sqlite`);
-  const got: string[] = [];
   // Only explicit polls read: no timer, and every watch notice is put off past the test.
-  const tailer = new FeedTailer(kv, (evs) => got.push(...evs.map((e) => e.id)), {
-    pollMs: 600_000,
-    readOnWatch: () => false,
-    deferMs: 500_000,
-  });
-  try {
-    await tailer.start();
+  const opts = { pollMs: 600_000, readOnWatch: () => false, deferMs: 500_000 };
+  await withFeed(opts, async (writer, tailer, got) => {
     // A backlog of separate commits keeps the first read busy (it yields between entries).
     for (let i = 0; i < 100; i++) await writer.event(fake({ content: `backlog ${i}` }));
     const first = tailer.poll();
@@ -68,12 +66,7 @@ Deno.test("feed: poll() called while a read runs resolves only after a read that
     assertEquals(got.includes(late.id), true, "committed before the second poll, so read by it");
     assertEquals(got.length, 101);
     await first;
-  } finally {
-    await tailer.close();
-    kv.close();
-    await writer.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("feed: after close() a tailer holds nothing that keeps the process alive", async () => {
