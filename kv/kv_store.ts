@@ -21,7 +21,7 @@ import {
   pointerKey,
 } from "./keys.ts";
 import { encodeEntry, encodeInCreated, type Entry } from "./entry.ts";
-import { decodeEvent, readEvents, scanFilter, withJson } from "./kv_query.ts";
+import { decodeEvent, getManyAll, readEvents, scanFilter, withJson } from "./kv_query.ts";
 import { isLocked } from "./locked.ts";
 import {
   applyEvent,
@@ -562,7 +562,7 @@ function tombKey(id: string, pubkey: string): Deno.KvKey {
   return [P.tombstone, idBytes(id), idBytes(pubkey)];
 }
 
-/** Read keys 10 at a time (getMany's limit), recording a check of each one read when asked. */
+/** Read keys (see getManyAll), recording a check of each one read when asked. */
 async function getAll<T>(
   kv: Deno.Kv,
   keys: Deno.KvKey[],
@@ -570,19 +570,10 @@ async function getAll<T>(
   each: (i: number, v: T | null) => void,
   checked: (i: number) => boolean = () => true,
 ): Promise<void> {
-  const work: Promise<void>[] = [];
-  for (let i = 0; i < keys.length; i += 10) {
-    const base = i;
-    work.push(
-      kv.getMany<T[]>(keys.slice(i, i + 10)).then((rs) => {
-        rs.forEach((r, k) => {
-          if (checked(base + k)) checks?.push({ key: r.key, versionstamp: r.versionstamp });
-          each(base + k, r.value);
-        });
-      }),
-    );
-  }
-  await Promise.all(work);
+  (await getManyAll<T>(kv, keys)).forEach((r, i) => {
+    if (checked(i)) checks?.push({ key: r.key, versionstamp: r.versionstamp });
+    each(i, r.value);
+  });
 }
 
 /** How many checks a write adds to an atomic (see #plan), to fill batches up to the limit. */
