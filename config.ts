@@ -40,6 +40,8 @@ export interface Config {
   jobTtlSeconds: number;
   feedTtlSeconds: number;
   feedPollMs: number;
+  /** Newest events each isolate holds in memory to answer REQs without a KV scan; 0 for none. */
+  hotEvents: number;
   idleTimeoutSeconds: number;
   /** Unsent bytes a client may leave unread before it is told and disconnected. */
   maxBufferedBytes: number;
@@ -133,6 +135,7 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     jobTtlSeconds: int("NEXUS_JOB_TTL_SECONDS", 86400, 1, 365 * 86400),
     feedTtlSeconds: int("NEXUS_FEED_TTL_SECONDS", 600, 10, 86400),
     feedPollMs: int("NEXUS_FEED_POLL_MS", 100, 10, 60_000),
+    hotEvents: int("NEXUS_HOT_EVENTS", 100_000, 0, 10_000_000),
     idleTimeoutSeconds: int("NEXUS_IDLE_TIMEOUT_SECONDS", 30, 2, 3600),
     maxBufferedBytes: int("NEXUS_MAX_BUFFERED_BYTES", 8 * 1024 * 1024, 65536, 1024 ** 3),
     rateLimits: rateLimits === "on",

@@ -48,6 +48,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   const store = new KvStore(kv, {
     retention: retention(config.jobTtlSeconds),
     feedTtlMs: config.feedTtlSeconds * 1000,
+    hotEvents: config.hotEvents,
   });
   const relay = new Relay({ config, store });
   const cluster = new Cluster(relay, kv, {

@@ -12,7 +12,7 @@ const SEED = Number(Deno.env.get("NEXUS_FUZZ_SEED") ?? 20240611);
 const EVENTS = 3000;
 const QUERIES = 400;
 
-const rand = prng(SEED);
+let rand = prng(SEED);
 const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 const some = <T>(xs: readonly T[], max: number): T[] => {
@@ -116,41 +116,62 @@ function naiveQuery(store: NostrEvent[], filters: Filter[]): NostrEvent[] {
   return [...hit].sort(order);
 }
 
-Deno.test(`KvStore answers like a naive matcher on random events and filters (seed ${SEED})`, async () => {
-  const store = new KvStore(await Deno.openKv(":memory:"));
-  try {
-    const all = Array.from({ length: EVENTS }, randomEvent);
-    // Re-send some events: duplicates must change nothing.
-    const sends = [...all, ...Array.from({ length: 100 }, () => pick(all))];
-    for (let i = 0; i < sends.length; i += 64) {
-      // Concurrent sends share group commits, including rival versions of one address.
-      await Promise.all(sends.slice(i, i + 64).map((ev) => store.event(ev)));
+// Answered by KV scans, by a window holding every event, and by one holding the newest 500 (the
+// rest left to KV). The windows load from the file another handle wrote, as a new isolate would.
+for (const hotEvents of [0, 100_000, 500]) {
+  Deno.test(`KvStore${hotEvents ? ` (hot ${hotEvents})` : ""} answers like a naive matcher on random events and filters (seed ${SEED})`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "nexus-differential-" });
+    const writer = new KvStore(await Deno.openKv(`${dir}/kv.sqlite`));
+    let reader: KvStore | undefined;
+    try {
+      await differential(writer, async () => {
+        if (!hotEvents) return writer;
+        reader = new KvStore(await Deno.openKv(`${dir}/kv.sqlite`), { hotEvents });
+        await reader.hot!.start();
+        return reader;
+      });
+      if (reader) assert(reader.hot!.hits > QUERIES / 3, `${reader.hot!.hits} answers from memory`);
+    } finally {
+      await reader?.close();
+      await writer.close();
+      await Deno.remove(dir, { recursive: true });
     }
-    const kept = expectedStore(all);
-    const ids = (evs: NostrEvent[]) => evs.map((e) => e.id);
-    assertEquals(ids(await store.query([{}])), ids(kept), "everything stored");
-    assertEquals(await store.count([{}]), kept.length);
+  });
+}
 
-    let nonEmpty = 0;
-    for (let q = 0; q < QUERIES; q++) {
-      const filters = Array.from(
-        { length: rand() < 0.7 ? 1 : 2 + int(3) },
-        () => randomFilter(kept),
-      );
-      const want = naiveQuery(kept, filters);
-      const got = await store.query(filters);
-      if (got.length > 0) nonEmpty++;
-      assertEquals(ids(got), ids(want), `query ${q}, seed ${SEED}: ${JSON.stringify(filters)}`);
-      const unlimited = filters.map((f) => ({ ...f, limit: undefined }));
-      assertEquals(
-        await store.count(filters),
-        naiveQuery(kept, unlimited).length,
-        `count ${q}, seed ${SEED}: ${JSON.stringify(filters)}`,
-      );
-    }
-    // Guard against a generator drifting to filters that match nothing, which would prove nothing.
-    assert(nonEmpty > QUERIES / 3, `only ${nonEmpty} of ${QUERIES} queries had results`);
-  } finally {
-    await store.close();
+async function differential(store: KvStore, open: () => Promise<KvStore>): Promise<void> {
+  // The same sequence of random numbers for every variant.
+  rand = prng(SEED);
+  const all = Array.from({ length: EVENTS }, randomEvent);
+  // Re-send some events: duplicates must change nothing.
+  const sends = [...all, ...Array.from({ length: 100 }, () => pick(all))];
+  for (let i = 0; i < sends.length; i += 64) {
+    // Concurrent sends share group commits, including rival versions of one address.
+    await Promise.all(sends.slice(i, i + 64).map((ev) => store.event(ev)));
   }
-});
+  const reader = await open();
+  const kept = expectedStore(all);
+  const ids = (evs: NostrEvent[]) => evs.map((e) => e.id);
+  assertEquals(ids(await reader.query([{}])), ids(kept), "everything stored");
+  assertEquals(await reader.count([{}]), kept.length);
+
+  let nonEmpty = 0;
+  for (let q = 0; q < QUERIES; q++) {
+    const filters = Array.from(
+      { length: rand() < 0.7 ? 1 : 2 + int(3) },
+      () => randomFilter(kept),
+    );
+    const want = naiveQuery(kept, filters);
+    const got = await reader.query(filters);
+    if (got.length > 0) nonEmpty++;
+    assertEquals(ids(got), ids(want), `query ${q}, seed ${SEED}: ${JSON.stringify(filters)}`);
+    const unlimited = filters.map((f) => ({ ...f, limit: undefined }));
+    assertEquals(
+      await reader.count(filters),
+      naiveQuery(kept, unlimited).length,
+      `count ${q}, seed ${SEED}: ${JSON.stringify(filters)}`,
+    );
+  }
+  // Guard against a generator drifting to filters that match nothing, which would prove nothing.
+  assert(nonEmpty > QUERIES / 3, `only ${nonEmpty} of ${QUERIES} queries had results`);
+}

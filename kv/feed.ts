@@ -1,17 +1,58 @@
 /**
  * @module Tails the KV change feed. Every writer (one per KvStore: an isolate, a process, a Deploy
- * instance) appends `["f", writer, seq]` entries in the same atomic as the events they carry,
- * numbered gap-free under its head `["fh", writer]`, and bumps `["fb"]` with a conflict-free sum.
+ * instance) appends `["f", writer, seq]` entries in the same atomic as the changes they carry,
+ * numbered gap-free under its head `["fh", writer]`, and adds the number of entries to `["fb"]`
+ * with a conflict-free sum, so `["fb"]` counts every entry ever written. An entry lists, in commit
+ * order, every event the commit stored (JSON and expiry) and every event it removed (id).
  * A tailer follows every writer's log from where it was when the tailer started; it wakes on
  * `kv.watch` of the bump key (fires across the isolates of one process) and polls as the fallback
  * (other processes).
  */
-import { P } from "./keys.ts";
+import { idBytes, idHex, P } from "./keys.ts";
 import { decodeEvent } from "./kv_query.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 
-/** Receives events from the feed in commit order. */
-export type FeedHandler = (events: NostrEvent[], seq: number) => void;
+/** One change a commit made to the set of stored events. */
+export type FeedChange = { ev: NostrEvent; expiresAt: number } | { removed: string };
+
+/** One feed entry: part or all of one commit's changes. */
+export interface FeedBatch {
+  writer: string;
+  seq: number;
+  /** The versionstamp of the commit that wrote the entry. */
+  versionstamp: string;
+  /** The events the commit stored, in order (what fan-out delivers). */
+  events: NostrEvent[];
+  /** Stored and removed events, in the order the commit applied them. */
+  changes: FeedChange[];
+}
+
+/** Receives feed entries in each writer's commit order. */
+export type FeedHandler = (batch: FeedBatch) => void;
+
+/** A change as stored in an entry: JSON and expiry (unix seconds, 0 for none), or a removed id. */
+export type FeedOp = { j: Uint8Array; x: number } | { d: Uint8Array };
+
+/** An entry's value; earlier versions stored a bare array of event JSON. */
+type EntryValue = { ops: FeedOp[] } | Uint8Array[];
+
+/** Encode a stored event for a feed entry. */
+export function putOp(json: Uint8Array, expiresAt: number): FeedOp {
+  return { j: json, x: expiresAt };
+}
+
+/** Encode a removed event for a feed entry. */
+export function removeOp(id: string): FeedOp {
+  return { d: idBytes(id) };
+}
+
+/** Decode an entry's value, whichever version wrote it. */
+function decodeChanges(v: EntryValue): FeedChange[] {
+  const ops: FeedOp[] = Array.isArray(v) ? v.map((j) => ({ j, x: 0 })) : v.ops;
+  return ops.map((op) =>
+    "d" in op ? { removed: idHex(op.d) } : { ev: decodeEvent(op.j), expiresAt: op.x }
+  );
+}
 
 /** Options for a feed tailer. */
 export interface FeedOptions {
@@ -28,6 +69,12 @@ export interface FeedOptions {
   readOnWatch?: () => boolean;
   /** How long a watch notification may wait when `readOnWatch` says not now, in ms (default 100). */
   deferMs?: number;
+  /** Wake on `kv.watch` (default true); without it only the poll timer and explicit polls read. */
+  watch?: boolean;
+  /** Pause between entries so sockets can flush (default true; fan-out wants it). */
+  yieldBetween?: boolean;
+  /** Told when entries between the tailer's position and a head had expired unread. */
+  onGap?: (writer: string) => void;
 }
 
 /** Follows the change feed from the head at start, handing every new event to a handler. */
@@ -35,6 +82,10 @@ export class FeedTailer {
   #kv: Deno.Kv;
   #handler: FeedHandler;
   #pos = new Map<string, number>();
+  #startPos = new Map<string, number>();
+  #watchOn: boolean;
+  #yield: boolean;
+  #onGap: (writer: string) => void;
   #skip: string | undefined;
   #readOnWatch: () => boolean;
   #deferMs: number;
@@ -53,19 +104,40 @@ export class FeedTailer {
     this.#skip = opts.skipWriter;
     this.#readOnWatch = opts.readOnWatch ?? (() => true);
     this.#deferMs = opts.deferMs ?? 100;
+    this.#watchOn = opts.watch ?? true;
+    this.#yield = opts.yieldBetween ?? true;
+    this.#onGap = opts.onGap ?? (() => {});
   }
 
-  /** Start from every writer's current head: only events committed from now on are delivered. */
-  async start(): Promise<void> {
+  /**
+   * Start from `from` (writer heads read earlier, see `feedHeads`) or else from every writer's
+   * current head: only changes committed after those are delivered.
+   */
+  async start(from?: Map<string, number>): Promise<void> {
     try {
-      for (const [writer, head] of await this.#heads()) this.#pos.set(writer, head);
+      for (const [writer, head] of from ?? await feedHeads(this.#kv)) {
+        this.#pos.set(writer, head);
+        this.#startPos.set(writer, head);
+      }
     } catch (err) {
       if (this.#closed) return; // closed before it started: nothing to follow
       throw err;
     }
     if (this.#closed) return;
     this.#timer = setInterval(() => this.poll(), this.#pollMs);
-    this.#watch();
+    if (this.#watchOn) this.#watch();
+  }
+
+  /** Record that a writer's entries up to `seq` were handled another way (a store's own commit). */
+  advance(writer: string, seq: number): void {
+    if (seq > (this.#pos.get(writer) ?? 0)) this.#pos.set(writer, seq);
+  }
+
+  /** How many entries this tailer has passed since its start positions. */
+  passed(): number {
+    let n = 0;
+    for (const [writer, pos] of this.#pos) n += pos - (this.#startPos.get(writer) ?? 0);
+    return n;
   }
 
   /**
@@ -119,39 +191,50 @@ export class FeedTailer {
     }
   }
 
-  /** Every writer's head: the last sequence number it committed. */
-  async #heads(): Promise<Map<string, number>> {
-    const heads = new Map<string, number>();
-    for await (const e of this.#kv.list<number>({ prefix: [P.feedHead] })) {
-      heads.set(e.key[1] as string, e.value);
-    }
-    return heads;
-  }
-
   async #read(): Promise<void> {
     try {
-      for (const [writer, head] of await this.#heads()) {
+      for (const [writer, head] of await feedHeads(this.#kv)) {
         if (writer === this.#skip) continue;
         // A writer first seen now started after this tailer: its whole log is new.
         const pos = this.#pos.get(writer) ?? 0;
         if (head <= pos) continue;
-        const iter = this.#kv.list<Uint8Array[]>({
+        const iter = this.#kv.list<EntryValue>({
           start: [P.feed, writer, pos + 1],
           end: [P.feed, writer, head + 1],
         }, { batchSize: 500 });
+        let expect = pos + 1;
         for await (const entry of iter) {
           const seq = entry.key[2] as number;
+          // A change handled another way meanwhile (see advance) is not handed on twice.
+          if (seq <= (this.#pos.get(writer) ?? 0)) {
+            expect = seq + 1;
+            continue;
+          }
           // Entries older than the feed TTL are gone; whatever is left is handed on in order.
+          if (seq !== expect) this.#onGap(writer);
+          expect = seq + 1;
           this.#pos.set(writer, seq);
-          this.#handler(entry.value.map(decodeEvent), seq);
+          const changes = decodeChanges(entry.value);
+          const events = changes.flatMap((c) => "ev" in c ? [c.ev] : []);
+          this.#handler({ writer, seq, versionstamp: entry.versionstamp, events, changes });
           // Let sockets flush between entries: a backlog replayed in one go would otherwise hold
           // every delivery in memory until the whole backlog was handed out.
-          await new Promise((r) => setTimeout(r, 0));
+          if (this.#yield) await new Promise((r) => setTimeout(r, 0));
         }
+        if (expect <= head && head > (this.#pos.get(writer) ?? 0)) this.#onGap(writer);
         this.#pos.set(writer, Math.max(this.#pos.get(writer) ?? 0, head));
       }
     } catch (err) {
       if (!this.#closed) console.error("feed read failed:", err);
     }
   }
+}
+
+/** Every writer's head: the last sequence number it committed. */
+export async function feedHeads(kv: Deno.Kv): Promise<Map<string, number>> {
+  const heads = new Map<string, number>();
+  for await (const e of kv.list<number>({ prefix: [P.feedHead] })) {
+    heads.set(e.key[1] as string, e.value);
+  }
+  return heads;
 }

@@ -19,7 +19,7 @@ async function withFeed(
   const writer = new KvStore(await Deno.openKv(`${dir}/f.sqlite`));
   const kv = await Deno.openKv(`${dir}/f.sqlite`);
   const got: string[] = [];
-  const tailer = new FeedTailer(kv, (evs) => got.push(...evs.map((e) => e.id)), opts);
+  const tailer = new FeedTailer(kv, (b) => got.push(...b.events.map((e) => e.id)), opts);
   try {
     await tailer.start();
     await fn(writer, tailer, got);

@@ -23,6 +23,8 @@ import {
 import { encodeEntry, encodeInCreated, type Entry } from "./entry.ts";
 import { decodeEvent, getManyAll, readEvents, scanFilter, withJson } from "./kv_query.ts";
 import { isLocked } from "./locked.ts";
+import { type FeedChange, type FeedOp, putOp, removeOp } from "./feed.ts";
+import { HotMirror } from "./hot_mirror.ts";
 import {
   applyEvent,
   deleteTargets,
@@ -61,6 +63,8 @@ export interface KvStoreOptions {
   retention?: RetentionFn;
   /** How long change-feed entries live, in milliseconds. */
   feedTtlMs?: number;
+  /** Newest events held in memory to answer queries without a KV scan (0 or absent: none). */
+  hotEvents?: number;
 }
 
 type Job =
@@ -84,11 +88,21 @@ export class KvStore implements NStore {
   #seq = 0;
   /** Ids this store has written or found stored: a re-send goes straight to the reading plan. */
   #known = new RecentIds(50_000);
+  #hot: HotMirror | undefined;
 
   constructor(kv: Deno.Kv, opts: KvStoreOptions = {}) {
     this.kv = kv;
     this.#retention = opts.retention ?? (() => undefined);
     this.#feedTtlMs = opts.feedTtlMs ?? 10 * 60_000;
+    if (opts.hotEvents) {
+      this.#hot = new HotMirror(kv, { max: opts.hotEvents });
+      this.#hot.start().catch((err) => console.error("hot events: not kept:", err));
+    }
+  }
+
+  /** The in-memory window of newest events, when one is kept (see HotMirror). */
+  get hot(): HotMirror | undefined {
+    return this.#hot;
   }
 
   event(ev: NostrEvent, _opts?: StoreOptions): Promise<WriteResult> {
@@ -113,9 +127,15 @@ export class KvStore implements NStore {
   async query(filters: Filter[], opts: StoreOptions = {}): Promise<NostrEvent[]> {
     const now = nowSec();
     const out = new Map<string, NostrEvent>();
-    await Promise.all(filters.map(async (f) => {
+    const held = await this.#hot?.query(filters, now, opts.visible);
+    await Promise.all(filters.map(async (f, i) => {
       const limit = f.limit ?? Infinity;
       if (limit <= 0) return;
+      const answer = held?.[i];
+      if (answer) {
+        for (const ev of answer) out.set(ev.id, ev);
+        return;
+      }
       let n = 0;
       await scanFilter(this.kv, f, now, Math.min(Math.max(limit + 1, 16), 500), (ev, json) => {
         rememberJson(ev, json);
@@ -154,6 +174,7 @@ export class KvStore implements NStore {
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#draining) await new Promise((r) => setTimeout(r, 5));
+    await this.#hot?.close();
     try {
       this.kv.close();
     } catch { /* already closed (e.g. the KV failed underneath): shutdown must still finish */ }
@@ -266,6 +287,7 @@ export class KvStore implements NStore {
       }
       if (res.ok) {
         this.#seq = planned.seq;
+        this.#hot?.applyOwn(this.writerId, res.versionstamp, planned.entries);
         batch.forEach((j, i) => {
           if (j.type === "event") this.#known.add(j.ev.id);
           j.resolve(planned.results[i]!);
@@ -405,9 +427,8 @@ export class KvStore implements NStore {
     };
     const jsonOf = new Map<string, Uint8Array>();
     for (const j of batch) if (j.type === "event") jsonOf.set(j.ev.id, j.json);
-    const fed: Uint8Array[] = [];
-    const fedIds: string[] = [];
-    const fedExpiry: number[] = [];
+    // Every change to the set of stored events, in order, for this writer's change-feed log.
+    const changes: Array<{ op: FeedOp; size: number; change: FeedChange }> = [];
     const ops: WriteOps = {
       put: (s) => {
         const json = jsonOf.get(s.event.id) ?? encoder.encode(JSON.stringify(s.event));
@@ -426,9 +447,11 @@ export class KvStore implements NStore {
           add(k, iv.length);
         }
         events.set(s.event.id, s);
-        fed.push(json);
-        fedIds.push(s.event.id);
-        fedExpiry.push(s.expiresAt);
+        changes.push({
+          op: putOp(json, s.expiresAt),
+          size: json.length,
+          change: { ev: s.event, expiresAt: s.expiresAt },
+        });
       },
       delete: (s) => {
         atomic.delete([P.event, idBytes(s.event.id)]);
@@ -438,6 +461,7 @@ export class KvStore implements NStore {
           add(k, 0);
         }
         events.set(s.event.id, undefined);
+        changes.push({ op: removeOp(s.event.id), size: 40, change: { removed: s.event.id } });
       },
       setPointer: (a, p, expiresAt) => {
         atomic.set(pointerKey(a), p, expireOpt(expiresAt));
@@ -491,32 +515,40 @@ export class KvStore implements NStore {
       const expiresAt = this.#retention(j.ev, now) ?? 0;
       results.push(applyEvent(state, ops, j.ev, expiresAt));
     }
-    // Feed: one entry per chunk of stored events, numbered after this writer's last commit.
+    // Feed: one entry per chunk of changes, numbered after this writer's last commit.
     let seq = this.#seq;
     const seqOf = new Map<string, number>();
-    for (let i = 0; i < fed.length;) {
-      const chunk: Uint8Array[] = [];
+    const entries: Array<{ seq: number; changes: FeedChange[] }> = [];
+    for (let i = 0; i < changes.length;) {
+      const chunk: FeedOp[] = [];
+      const entry = { seq: ++seq, changes: [] as FeedChange[] };
       let size = 0;
       // A feed entry must not keep a job's JSON past the job's own retention.
       let expireIn = this.#feedTtlMs;
-      seq++;
-      while (i < fed.length && (chunk.length === 0 || size + fed[i]!.length < FEED_CHUNK)) {
-        size += fed[i]!.length;
-        seqOf.set(fedIds[i]!, seq);
-        if (fedExpiry[i]) {
-          // Floor of a minute, so one short-lived job cannot hurry its chunk-mates out of the feed.
-          expireIn = Math.min(expireIn, Math.max(60_000, fedExpiry[i]! * 1000 - Date.now()));
+      while (i < changes.length && (chunk.length === 0 || size + changes[i]!.size < FEED_CHUNK)) {
+        const { op, size: n, change } = changes[i++]!;
+        size += n;
+        if ("ev" in change) {
+          seqOf.set(change.ev.id, seq);
+          if (change.expiresAt) {
+            // Floor of a minute, so one short-lived job cannot hurry its chunk-mates out of the
+            // feed.
+            expireIn = Math.min(expireIn, Math.max(60_000, change.expiresAt * 1000 - Date.now()));
+          }
         }
-        chunk.push(fed[i++]!);
+        chunk.push(op);
+        entry.changes.push(change);
       }
-      atomic.set([P.feed, this.writerId, seq], chunk, { expireIn });
+      atomic.set([P.feed, this.writerId, seq], { ops: chunk }, { expireIn });
       add([P.feed, this.writerId, seq], size);
+      entries.push(entry);
     }
     if (seq > this.#seq) {
       // The head outlives the entries so tailers keep their place across quiet spells.
       atomic.set([P.feedHead, this.writerId], seq, { expireIn: 24 * 3600_000 });
-      // A sum never conflicts: it only wakes the watchers of every isolate.
-      atomic.sum([P.feedBump], 1n);
+      // A sum never conflicts. It wakes the watchers of every isolate, and it counts the entries
+      // ever written, which tells a reader whether it has seen every change (see HotEvents).
+      atomic.sum([P.feedBump], BigInt(seq - this.#seq));
     }
     batch.forEach((j, i) => {
       if (j.type === "event" && results[i]!.stored) results[i]!.seq = seqOf.get(j.ev.id);
@@ -531,6 +563,7 @@ export class KvStore implements NStore {
       overChecksOnly: overChecks && !overOthers,
       unread,
       seq,
+      entries,
     };
   }
 }
@@ -541,6 +574,8 @@ interface Planned {
   unread: boolean;
   /** This writer's feed position once the atomic commits. */
   seq: number;
+  /** The feed entries the atomic writes. */
+  entries: Array<{ seq: number; changes: FeedChange[] }>;
   results: WriteResult[];
   overBudget: boolean;
   /** Over the 100-check limit but within every other limit. */

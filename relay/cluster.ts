@@ -56,7 +56,7 @@ export class Cluster {
     this.#relay = relay;
     this.#kv = kv;
     this.#maxBatch = opts.maxBatch ?? 256;
-    this.#feed = new FeedTailer(kv, (events) => {
+    this.#feed = new FeedTailer(kv, ({ events }) => {
       for (const ev of events) relay.deliver(ev, eventJson(ev));
     }, {
       pollMs: opts.pollMs,

@@ -1,0 +1,217 @@
+/**
+ * @module Keeps a HotEvents window in step with the KV and proves, before each use, that it is
+ * current. The window is loaded from the created index, then follows the change feed from the
+ * writer heads read before the load, plus the store's own commits as they resolve. `["fb"]` counts
+ * every feed entry ever written (each commit adds its own number in the same atomic), so one read
+ * of it tells whether every change committed so far has been applied: the entries passed since the
+ * heads were read must equal its growth since then, and none of them may come from a commit newer
+ * than the one that last wrote it. Only then is the window used; otherwise the store scans KV as
+ * before, and the window catches up in the background. Read-your-writes holds across isolates,
+ * processes and Deploy instances, because the proof is a strongly consistent read.
+ */
+import { type FeedBatch, type FeedChange, feedHeads, FeedTailer } from "./feed.ts";
+import { HotEvents, order } from "./hot_events.ts";
+import { decodeEntry } from "./entry.ts";
+import { decodeEvent, readEvents } from "./kv_query.ts";
+import { P, uninvertId } from "./keys.ts";
+import { isLocked } from "./locked.ts";
+import type { Filter, NostrEvent } from "../nostr/types.ts";
+
+interface State {
+  events: HotEvents;
+  tailer: FeedTailer;
+  /** `["fb"]` when the writer heads were read. */
+  base: bigint;
+  /** The newest commit versionstamp whose changes were applied. */
+  top: string;
+}
+
+/** Options of a hot window. */
+export interface HotMirrorOptions {
+  /** Most events held. */
+  max: number;
+  /** How often the feed is read when nothing asks sooner, in ms. */
+  pollMs?: number;
+}
+
+/** A HotEvents window that follows the KV and answers only when proven current. */
+export class HotMirror {
+  #kv: Deno.Kv;
+  #max: number;
+  #pollMs: number;
+  #state: State | undefined;
+  #syncing: Promise<void> | undefined;
+  #closed = false;
+  /** Filters answered from memory. */
+  hits = 0;
+  /** Queries that found the window behind and went to KV. */
+  behind = 0;
+
+  constructor(kv: Deno.Kv, opts: HotMirrorOptions) {
+    this.#kv = kv;
+    this.#max = opts.max;
+    this.#pollMs = opts.pollMs ?? 1000;
+  }
+
+  /** Load the window and begin following the feed; resolves once it is in step (or closed). */
+  start(): Promise<void> {
+    if (this.#state || this.#closed) return Promise.resolve();
+    return this.#syncing ??= this.#sync().finally(() => this.#syncing = undefined);
+  }
+
+  /** Stop following the feed. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#syncing;
+    await this.#state?.tailer.close();
+    this.#state = undefined;
+  }
+
+  /** Read the feed now; resolves once every change committed before the call is applied. */
+  async poll(): Promise<void> {
+    await this.#state?.tailer.poll();
+  }
+
+  /** Events held now (0 while loading). */
+  get size(): number {
+    return this.#state?.events.size ?? 0;
+  }
+
+  /** Apply a commit of this store's own writer as soon as it resolves. */
+  applyOwn(
+    writer: string,
+    versionstamp: string,
+    entries: Array<{ seq: number; changes: FeedChange[] }>,
+  ): void {
+    const s = this.#state;
+    if (!s) return;
+    for (const { seq, changes } of entries) {
+      this.#apply(s, { writer, seq, versionstamp, events: [], changes });
+      s.tailer.advance(writer, seq);
+    }
+  }
+
+  /**
+   * Each filter's answer from memory, or undefined for a filter the window cannot answer; all
+   * undefined when the window is not proven current.
+   */
+  async query(
+    filters: Filter[],
+    now: number,
+    visible?: (ev: NostrEvent) => boolean,
+  ): Promise<Array<NostrEvent[] | undefined> | undefined> {
+    if (!this.#state) return undefined;
+    const fb = await this.#kv.get<Deno.KvU64>([P.feedBump]);
+    // Everything from here to the answers is synchronous: no change can land in between.
+    const s = this.#state;
+    if (!s) return undefined;
+    const grown = (fb.value?.value ?? 0n) - s.base;
+    if (grown !== BigInt(s.tailer.passed()) || s.top > (fb.versionstamp ?? "")) {
+      this.behind++;
+      void s.tailer.poll();
+      return undefined;
+    }
+    s.events.settle();
+    return filters.map((f) => {
+      const got = s.events.query(f, now, visible);
+      if (got) this.hits++;
+      return got;
+    });
+  }
+
+  #apply(s: State, b: FeedBatch): void {
+    b.changes.forEach((c, i) => s.events.apply(c, order(b.versionstamp, b.seq, i)));
+    if (b.versionstamp > s.top) s.top = b.versionstamp;
+  }
+
+  async #sync(): Promise<void> {
+    for (let attempt = 0; !this.#closed; attempt++) {
+      try {
+        // The heads and the count must come from the same moment: read the count on both sides.
+        const before = await this.#kv.get<Deno.KvU64>([P.feedBump]);
+        const heads = await feedHeads(this.#kv);
+        const after = await this.#kv.get<Deno.KvU64>([P.feedBump]);
+        if (before.versionstamp !== after.versionstamp) {
+          await pause(attempt);
+          continue;
+        }
+        const events = await this.#load();
+        if (this.#closed) return;
+        // The handlers run only once the tailer starts, after `state` exists.
+        const tailer = new FeedTailer(this.#kv, (b) => this.#apply(state, b), {
+          watch: false,
+          yieldBetween: false,
+          pollMs: this.#pollMs,
+          onGap: () => this.#rebuild(state),
+        });
+        const state: State = {
+          events,
+          tailer,
+          base: after.value?.value ?? 0n,
+          top: after.versionstamp ?? "",
+        };
+        await tailer.start(heads);
+        if (this.#closed) return void await tailer.close();
+        this.#state = state;
+        // Changes committed during the load are on the feed: take them in now.
+        await tailer.poll();
+        return;
+      } catch (err) {
+        if (this.#closed) return;
+        if (!isLocked(err)) console.error("hot events: load failed, retrying:", err);
+        await pause(attempt);
+      }
+    }
+  }
+
+  /** Entries expired before they were read: the window can no longer be proven; load it again. */
+  #rebuild(s: State): void {
+    if (this.#state !== s) return;
+    this.#state = undefined;
+    void s.tailer.close();
+    // A gap found by the first read happens while the sync that loaded this state still runs.
+    void (this.#syncing ?? Promise.resolve()).then(() => this.start());
+  }
+
+  /** The newest events from the created index, as many as the window holds. */
+  async #load(): Promise<HotEvents> {
+    const now = Math.floor(Date.now() / 1000);
+    const items: Array<{ ev: NostrEvent; x: number; order: string }> = [];
+    const large: Array<{ i: number; id: string }> = [];
+    let scanned = 0;
+    let oldest = -Infinity;
+    const iter = this.#kv.list<Uint8Array>({ prefix: [P.created] }, {
+      reverse: true,
+      limit: this.#max + 1,
+      batchSize: 1000,
+    });
+    for await (const entry of iter) {
+      scanned++;
+      oldest = entry.key[1] as number;
+      const v = decodeEntry(entry.value);
+      if (v.x && v.x <= now) continue;
+      // A load is older than every change of the same commit that the feed may still bring.
+      const at = entry.versionstamp;
+      if (v.j) items.push({ ev: decodeEvent(v.j), x: v.x, order: at });
+      else {
+        // Too large to copy into index entries: the id entry holds the JSON.
+        large.push({ i: items.length, id: uninvertId(entry.key[2] as Uint8Array) });
+        items.push({ ev: undefined as unknown as NostrEvent, x: v.x, order: at });
+      }
+    }
+    const read = await readEvents(this.#kv, large.map((l) => l.id));
+    large.forEach(({ i }, k) => {
+      const e = read[k];
+      if (e?.j) items[i]!.ev = decodeEvent(e.j);
+    });
+    const events = new HotEvents(this.#max);
+    // A full window may have cut a second in two: it holds only the seconds it saw whole.
+    const low = scanned > this.#max ? oldest + 1 : -Infinity;
+    events.seed(items.filter((it) => it.ev).reverse(), low);
+    return events;
+  }
+}
+
+function pause(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** Math.min(attempt, 7))));
+}
