@@ -25,6 +25,8 @@ export interface FeedBatch {
   events: NostrEvent[];
   /** Stored and removed events, in the order the commit applied them. */
   changes: FeedChange[];
+  /** Written by an earlier version, which recorded stored events only (no removals, no expiry). */
+  legacy: boolean;
 }
 
 /** Receives feed entries in each writer's commit order. */
@@ -48,6 +50,7 @@ export function removeOp(id: string): FeedOp {
 
 /** Decode an entry's value, whichever version wrote it. */
 function decodeChanges(v: EntryValue): FeedChange[] {
+  // (An earlier version's entry is a bare array of JSON; see FeedBatch.legacy.)
   const ops: FeedOp[] = Array.isArray(v) ? v.map((j) => ({ j, x: 0 })) : v.ops;
   return ops.map((op) =>
     "d" in op ? { removed: idHex(op.d) } : { ev: decodeEvent(op.j), expiresAt: op.x }
@@ -56,7 +59,7 @@ function decodeChanges(v: EntryValue): FeedChange[] {
 
 /** Options for a feed tailer. */
 export interface FeedOptions {
-  /** Poll interval in ms, for stores where watch does not fire (separate processes). */
+  /** Poll interval in ms, for stores where watch does not fire (separate processes); 0: none. */
   pollMs?: number;
   /** A writer whose log this tailer skips: its own store's, already delivered directly. */
   skipWriter?: string;
@@ -82,7 +85,6 @@ export class FeedTailer {
   #kv: Deno.Kv;
   #handler: FeedHandler;
   #pos = new Map<string, number>();
-  #startPos = new Map<string, number>();
   #watchOn: boolean;
   #yield: boolean;
   #onGap: (writer: string) => void;
@@ -117,14 +119,13 @@ export class FeedTailer {
     try {
       for (const [writer, head] of from ?? await feedHeads(this.#kv)) {
         this.#pos.set(writer, head);
-        this.#startPos.set(writer, head);
       }
     } catch (err) {
       if (this.#closed) return; // closed before it started: nothing to follow
       throw err;
     }
     if (this.#closed) return;
-    this.#timer = setInterval(() => this.poll(), this.#pollMs);
+    if (this.#pollMs > 0) this.#timer = setInterval(() => this.poll(), this.#pollMs);
     if (this.#watchOn) this.#watch();
   }
 
@@ -133,11 +134,9 @@ export class FeedTailer {
     if (seq > (this.#pos.get(writer) ?? 0)) this.#pos.set(writer, seq);
   }
 
-  /** How many entries this tailer has passed since its start positions. */
-  passed(): number {
-    let n = 0;
-    for (const [writer, pos] of this.#pos) n += pos - (this.#startPos.get(writer) ?? 0);
-    return n;
+  /** The last entry of a writer's log this tailer has passed (0: none). */
+  position(writer: string): number {
+    return this.#pos.get(writer) ?? 0;
   }
 
   /**
@@ -216,7 +215,8 @@ export class FeedTailer {
           this.#pos.set(writer, seq);
           const changes = decodeChanges(entry.value);
           const events = changes.flatMap((c) => "ev" in c ? [c.ev] : []);
-          this.#handler({ writer, seq, versionstamp: entry.versionstamp, events, changes });
+          const legacy = Array.isArray(entry.value);
+          this.#handler({ writer, seq, versionstamp: entry.versionstamp, events, changes, legacy });
           // Let sockets flush between entries: a backlog replayed in one go would otherwise hold
           // every delivery in memory until the whole backlog was handed out.
           if (this.#yield) await new Promise((r) => setTimeout(r, 0));

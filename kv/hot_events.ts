@@ -58,6 +58,11 @@ export class HotEvents {
     return this.#byId.size;
   }
 
+  /** Removals remembered until the next `settle`. */
+  get removals(): number {
+    return this.#removed.size;
+  }
+
   /**
    * Fill an empty window from a scan of the store: `items` oldest first, and `low` the created_at
    * from which the scan saw every event.
@@ -174,26 +179,28 @@ export class HotEvents {
     }
   }
 
-  #drop(h: Hot): void {
+  #drop(h: Hot, compact = true): void {
     h.gone = true;
     this.#byId.delete(h.ev.id);
-    if (++this.#gone > 1000 && this.#gone > this.#byId.size) this.#compact();
+    if (++this.#gone > 1000 && this.#gone > this.#byId.size && compact) this.#compact();
   }
 
   /** Let the oldest tenth go, whole created_at seconds at a time, and raise `low` past them. */
   #evict(): void {
     const target = Math.floor(this.max * 0.9);
+    // Drops here must not compact: that would replace the array under the walk.
+    const all = this.#all;
     let i = 0;
     let cut = this.#low;
-    while (i < this.#all.length && this.#byId.size > target) {
-      const h = this.#all[i++]!;
+    while (i < all.length && this.#byId.size > target) {
+      const h = all[i++]!;
       cut = h.ev.created_at;
-      if (!h.gone) this.#drop(h);
+      if (!h.gone) this.#drop(h, false);
     }
     // Every event of the last second let go goes too: the window must hold a second whole.
-    while (i < this.#all.length && this.#all[i]!.ev.created_at === cut) {
-      const h = this.#all[i++]!;
-      if (!h.gone) this.#drop(h);
+    while (i < all.length && all[i]!.ev.created_at === cut) {
+      const h = all[i++]!;
+      if (!h.gone) this.#drop(h, false);
     }
     this.#low = cut + 1;
     this.#compact();

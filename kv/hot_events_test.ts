@@ -49,3 +49,20 @@ Deno.test("HotEvents: expired events are skipped before the limit counts them", 
   assertEquals(h.query({ kinds: [1], limit: 1 }, 100), [old]);
   assertEquals(h.query({ kinds: [1], limit: 1 }, 10), [gone]);
 });
+
+Deno.test("HotEvents: eviction right after many removals keeps every held event listed", () => {
+  // Removals pile up uncompacted, then an insert over max evicts: the compaction a drop may start
+  // must not replace the list the eviction walks.
+  const max = 2000;
+  const h = new HotEvents(max);
+  let n = 0;
+  let t = 1_700_000_000;
+  const held = Array.from({ length: max }, () => fake({ created_at: t++ }));
+  for (const ev of held) h.apply({ ev, expiresAt: 0 }, at(++n));
+  for (let i = 0; i < 1700; i++) {
+    h.apply({ removed: held[max - 1 - i]!.id }, at(++n));
+    h.apply({ ev: fake({ created_at: t++ }), expiresAt: 0 }, at(++n));
+  }
+  h.apply({ ev: fake({ created_at: t++ }), expiresAt: 0 }, at(++n));
+  assertEquals(h.query({ since: h.low }, 0)?.length, h.size);
+});

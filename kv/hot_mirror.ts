@@ -22,9 +22,16 @@ interface State {
   tailer: FeedTailer;
   /** `["fb"]` when the writer heads were read. */
   base: bigint;
+  /** The versionstamp of `base`: changes of commits up to it were in place before the load. */
+  start: string;
   /** The newest commit versionstamp whose changes were applied. */
   top: string;
+  /** Feed entries applied since the heads were read, each counted once. */
+  applied: number;
 }
+
+/** Removals remembered while unproven beyond this many make the window load again. */
+const MAX_REMOVALS = 200_000;
 
 /** Options of a hot window. */
 export interface HotMirrorOptions {
@@ -41,7 +48,10 @@ export class HotMirror {
   #pollMs: number;
   #state: State | undefined;
   #syncing: Promise<void> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Set for good once an earlier version's feed entry is seen (see FeedBatch.legacy). */
+  #unprovable = false;
   /** Filters answered from memory. */
   hits = 0;
   /** Queries that found the window behind and went to KV. */
@@ -62,6 +72,7 @@ export class HotMirror {
   /** Stop following the feed. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#timer);
     await this.#syncing;
     await this.#state?.tailer.close();
     this.#state = undefined;
@@ -70,6 +81,11 @@ export class HotMirror {
   /** Read the feed now; resolves once every change committed before the call is applied. */
   async poll(): Promise<void> {
     await this.#state?.tailer.poll();
+  }
+
+  /** Removals remembered for ordering until the window is next proven current. */
+  get removals(): number {
+    return this.#state?.events.removals ?? 0;
   }
 
   /** Events held now (0 while loading). */
@@ -86,7 +102,14 @@ export class HotMirror {
     const s = this.#state;
     if (!s) return;
     for (const { seq, changes } of entries) {
-      this.#apply(s, { writer, seq, versionstamp, events: [], changes });
+      const pos = s.tailer.position(writer);
+      // Already read from the feed (the response came late): applying it again could bring back
+      // an event removed since.
+      if (seq <= pos) continue;
+      // A number skipped (a commit whose outcome was unknown, a window loaded after this writer's
+      // head expired): the feed must say what happened there, so leave the rest to the tailer.
+      if (seq !== pos + 1) return void s.tailer.poll();
+      this.#apply(s, { writer, seq, versionstamp, events: [], changes, legacy: false });
       s.tailer.advance(writer, seq);
     }
   }
@@ -101,17 +124,20 @@ export class HotMirror {
     visible?: (ev: NostrEvent) => boolean,
   ): Promise<Array<NostrEvent[] | undefined> | undefined> {
     if (!this.#state) return undefined;
-    const fb = await this.#kv.get<Deno.KvU64>([P.feedBump]);
+    let fb: Deno.KvEntryMaybe<Deno.KvU64>;
+    try {
+      fb = await this.#kv.get<Deno.KvU64>([P.feedBump]);
+    } catch {
+      return undefined; // the KV scan will say what is wrong
+    }
     // Everything from here to the answers is synchronous: no change can land in between.
     const s = this.#state;
     if (!s) return undefined;
-    const grown = (fb.value?.value ?? 0n) - s.base;
-    if (grown !== BigInt(s.tailer.passed()) || s.top > (fb.versionstamp ?? "")) {
+    if (!this.#proven(s, fb)) {
       this.behind++;
       void s.tailer.poll();
       return undefined;
     }
-    s.events.settle();
     return filters.map((f) => {
       const got = s.events.query(f, now, visible);
       if (got) this.hits++;
@@ -119,7 +145,43 @@ export class HotMirror {
     });
   }
 
+  /**
+   * True when the window holds exactly the changes counted in `fb`: as many entries applied as
+   * were written since the heads were read, none of them from a commit after `fb`'s last write.
+   * Then every change still to come is ordered after every change seen, so the removals
+   * remembered for ordering can go.
+   */
+  #proven(s: State, fb: Deno.KvEntryMaybe<Deno.KvU64>): boolean {
+    if (this.#unprovable) return false;
+    const grown = (fb.value?.value ?? 0n) - s.base;
+    if (grown !== BigInt(s.applied) || s.top > (fb.versionstamp ?? "")) return false;
+    s.events.settle();
+    return true;
+  }
+
+  /** The background round: read the feed, then settle if proven (so removals do not pile up). */
+  async #tick(): Promise<void> {
+    const s = this.#state;
+    if (!s) return;
+    await s.tailer.poll();
+    if (this.#state !== s || s.events.removals === 0) return;
+    try {
+      this.#proven(s, await this.#kv.get<Deno.KvU64>([P.feedBump]));
+    } catch { /* the next round tries again */ }
+    if (s.events.removals > MAX_REMOVALS) this.#rebuild(s);
+  }
+
   #apply(s: State, b: FeedBatch): void {
+    if (b.legacy && !this.#unprovable) {
+      // Its writer records no removals, so the window can never be proven again.
+      this.#unprovable = true;
+      console.warn("hot events: an earlier Nexus version writes to this KV; REQs go to KV");
+    }
+    // A writer missing from the heads read at the start (its head expired) has its surviving log
+    // read from the beginning: entries from before the load are in the window and in `base`
+    // already, and applying them again could bring back an event removed since.
+    if (b.versionstamp <= s.start) return;
+    s.applied++;
     b.changes.forEach((c, i) => s.events.apply(c, order(b.versionstamp, b.seq, i)));
     if (b.versionstamp > s.top) s.top = b.versionstamp;
   }
@@ -141,18 +203,21 @@ export class HotMirror {
         const tailer = new FeedTailer(this.#kv, (b) => this.#apply(state, b), {
           watch: false,
           yieldBetween: false,
-          pollMs: this.#pollMs,
+          pollMs: 0, // see #tick
           onGap: () => this.#rebuild(state),
         });
         const state: State = {
           events,
           tailer,
           base: after.value?.value ?? 0n,
+          start: after.versionstamp ?? "",
           top: after.versionstamp ?? "",
+          applied: 0,
         };
         await tailer.start(heads);
         if (this.#closed) return void await tailer.close();
         this.#state = state;
+        this.#timer ??= setInterval(() => void this.#tick(), this.#pollMs);
         // Changes committed during the load are on the feed: take them in now.
         await tailer.poll();
         return;
@@ -186,6 +251,7 @@ export class HotMirror {
       batchSize: 1000,
     });
     for await (const entry of iter) {
+      if (this.#closed) break;
       scanned++;
       oldest = entry.key[1] as number;
       const v = decodeEntry(entry.value);

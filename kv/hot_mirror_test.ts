@@ -116,3 +116,145 @@ Deno.test("hot events: feed entries that expired unread make the window load aga
     assertEquals(b.hot!.hits, hits + 1, "loaded again and answering");
   });
 });
+
+/** A KV handle whose commits can be made to answer late or throw, as a remote KV's may. */
+function flakyCommits(kv: Deno.Kv, ctl: { delayMs: number; fail: number }): Deno.Kv {
+  return new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = async () => {
+            if (ctl.fail > 0) {
+              ctl.fail--;
+              throw new Error("connection reset (outcome unknown)");
+            }
+            const r = await commit();
+            await new Promise((res) => setTimeout(res, ctl.delayMs));
+            return r;
+          };
+          return op;
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  }) as Deno.Kv;
+}
+
+/** Like withTwo, but `b` writes through flakyCommits. */
+async function withFlaky(
+  fn: (
+    a: KvStore,
+    b: KvStore,
+    ctl: { delayMs: number; fail: number },
+    kv: Deno.Kv,
+  ) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "nexus-hot-" });
+  const ctl = { delayMs: 0, fail: 0 };
+  const a = new KvStore(await Deno.openKv(`${dir}/kv.sqlite`));
+  const kv = await Deno.openKv(`${dir}/kv.sqlite`);
+  const b = new KvStore(flakyCommits(await Deno.openKv(`${dir}/kv.sqlite`), ctl), {
+    hotEvents: 1000,
+  });
+  try {
+    await b.hot!.start();
+    await fn(a, b, ctl, kv);
+  } finally {
+    await b.close();
+    await a.close();
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("hot events: an own commit acknowledged after the feed brought it does not undo a later removal", async () => {
+  await withFlaky(async (a, b, ctl) => {
+    ctl.delayMs = 300;
+    const x = fake({ created_at: 1_700_000_000 });
+    const pending = b.event(x); // committed at once, acknowledged 300 ms later
+    await new Promise((r) => setTimeout(r, 100));
+    await b.hot!.poll(); // the feed brings x first
+    await a.event(fake({ kind: 5, created_at: 1_700_000_001, tags: [["e", x.id]] }));
+    await b.hot!.poll();
+    assertEquals(await b.query([{ ids: [x.id] }]), []);
+    await pending;
+    const hits = b.hot!.hits;
+    assertEquals(await b.query([{ ids: [x.id] }]), []);
+    assertEquals(b.hot!.hits, hits + 1, "answered from memory");
+  });
+});
+
+Deno.test("hot events: a commit that failed with its outcome unknown does not make a stale window look current", async () => {
+  await withFlaky(async (a, b, ctl) => {
+    ctl.fail = 1;
+    assertEquals((await b.event(fake({ created_at: 1_700_000_000 }))).verdict[0], false);
+    await b.event(fake({ created_at: 1_700_000_001 })); // numbered after the failed one
+    const fromA = fake({ created_at: 1_700_000_002 });
+    await a.event(fromA);
+    assert(ids(await b.query([{ kinds: [1] }])).includes(fromA.id), "read-your-writes");
+    // And the window gets back in step (here by loading again) instead of staying behind.
+    let hits = 0;
+    for (let i = 0; i < 100 && hits === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await b.hot!.poll();
+      const before = b.hot!.hits;
+      assert(ids(await b.query([{ kinds: [1] }])).includes(fromA.id));
+      hits = b.hot!.hits - before;
+    }
+    assertEquals(hits, 1, "answering from memory again");
+  });
+});
+
+Deno.test("hot events: a window loaded after its own writer's head expired counts nothing twice", async () => {
+  await withFlaky(async (a, b, _ctl, kv) => {
+    await b.event(fake({ created_at: 1_700_000_000 }));
+    await kv.delete([P.feedHead, b.writerId]); // as after 24 h without a write from b
+    // Make b load again: a's entries vanish unread.
+    await a.event(fake({ created_at: 1_700_000_001 }));
+    for await (const e of kv.list({ prefix: [P.feed, a.writerId] })) await kv.delete(e.key);
+    await b.hot!.poll();
+    for (let i = 0; i < 100 && b.hot!.size === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await b.event(fake({ created_at: 1_700_000_002 }));
+    const fromA = fake({ created_at: 1_700_000_003 });
+    await a.event(fromA);
+    assert(ids(await b.query([{ kinds: [1] }])).includes(fromA.id), "read-your-writes");
+  });
+});
+
+Deno.test("hot events: a feed entry in the earlier format (no removals) stops answers from memory", async () => {
+  await withTwo(1000, async (a, b, kv) => {
+    const note = fake({ created_at: 1_700_000_000 });
+    await a.event(note);
+    // What an earlier build wrote: a bare array of JSON, one added to ["fb"] per commit.
+    const legacy = fake({ created_at: 1_700_000_001 });
+    await kv.atomic()
+      .set([P.feed, "0ldwriter", 1], [new TextEncoder().encode(JSON.stringify(legacy))])
+      .set([P.feedHead, "0ldwriter"], 1)
+      .sum([P.feedBump], 1n)
+      .commit();
+    await b.hot!.poll();
+    const hits = b.hot!.hits;
+    await b.query([{ kinds: [1] }]);
+    assertEquals(b.hot!.hits, hits, "that writer's removals would be invisible");
+  });
+});
+
+Deno.test("hot events: removals remembered for ordering are let go without any query", async () => {
+  await withTwo(1000, async (a, b) => {
+    for (let i = 0; i < 20; i++) {
+      const ev = fake({ created_at: 1_700_000_000 + i });
+      await a.event(ev);
+      await a.event(fake({ kind: 5, created_at: 1_700_000_100, tags: [["e", ev.id]] }));
+    }
+    await b.hot!.poll();
+    assertEquals(b.hot!.removals, 20);
+    // The background round (every second) proves the window current and settles.
+    for (let i = 0; i < 100 && b.hot!.removals > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assertEquals(b.hot!.removals, 0);
+  });
+});
