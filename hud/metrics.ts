@@ -77,6 +77,21 @@ export function toPrometheus(r: StatsReport): string {
     "Accepted events of the most frequent kinds.",
     r.kinds.top.map((k) => [{ kind: k.kind }, k.count]),
   );
+  const hot = r.storage.hot_events;
+  metric(
+    "req_filters_total",
+    "counter",
+    "REQ filters by where their stored events came from: the in-memory window or a KV scan.",
+    [[{ source: "memory" }, hot.filters_from_memory_total], [{
+      source: "kv",
+    }, hot.filters_from_kv_total]],
+  );
+  metric(
+    "hot_events",
+    "gauge",
+    "Events held in memory by each isolate's window.",
+    r.isolates.map((i) => [{ isolate: i.id }, i.hot_events]),
+  );
   const m = r.market;
   metric(
     "jobs",

@@ -47,7 +47,7 @@ export interface StatsReport {
     auth_required_to_publish: boolean;
     auth_required_to_read: boolean;
   };
-  isolates: Array<{ id: string; started_at: number; last_seen: number; connections: number }>;
+  isolates: AggregateStats["isolates"];
   connections: { now: number; peak: number; authenticated: number; anonymous: number };
   agents: { authenticated: number };
   subscriptions: { open: number };
@@ -62,7 +62,16 @@ export interface StatsReport {
   rates: { per_second: Record<Flow, number>; short: RateSeries; hour: RateSeries };
   refusals: Record<string, number>;
   kinds: { by_class: Record<KindClassName, number>; top: Array<{ kind: number; count: number }> };
-  storage: { events_stored: number; counted: "accepted_since_start"; retention: Retention };
+  storage: {
+    events_stored: number;
+    counted: "accepted_since_start";
+    retention: Retention;
+    hot_events: {
+      held_max: number;
+      filters_from_memory_total: number;
+      filters_from_kv_total: number;
+    };
+  };
   market: MarketSummary;
 }
 
@@ -124,6 +133,11 @@ export function buildReport(
       events_stored: t.stored,
       counted: "accepted_since_start",
       retention: settings.retention,
+      hot_events: {
+        held_max: agg.cache.held,
+        filters_from_memory_total: agg.cache.from_memory,
+        filters_from_kv_total: agg.cache.from_storage,
+      },
     },
     market,
   };

@@ -34,6 +34,7 @@ import {
   type WriteOps,
 } from "./semantics.ts";
 import {
+  type CacheStats,
   type NStore,
   rememberJson,
   type RetentionFn,
@@ -89,6 +90,7 @@ export class KvStore implements NStore {
   /** Ids this store has written or found stored: a re-send goes straight to the reading plan. */
   #known = new RecentIds(50_000);
   #hot: HotMirror | undefined;
+  #scanned = 0;
 
   constructor(kv: Deno.Kv, opts: KvStoreOptions = {}) {
     this.kv = kv;
@@ -98,6 +100,15 @@ export class KvStore implements NStore {
       this.#hot = new HotMirror(kv, { max: opts.hotEvents });
       this.#hot.start().catch((err) => console.error("hot events: not kept:", err));
     }
+  }
+
+  /** Filters answered from the window and by KV scans (all of them, without a window). */
+  cacheStats(): CacheStats {
+    return {
+      held: this.#hot?.size ?? 0,
+      fromMemory: this.#hot?.hits ?? 0,
+      fromStorage: this.#scanned,
+    };
   }
 
   /** The in-memory window of newest events, when one is kept (see HotMirror). */
@@ -136,6 +147,7 @@ export class KvStore implements NStore {
         for (const ev of answer) out.set(ev.id, ev);
         return;
       }
+      this.#scanned++;
       let n = 0;
       await scanFilter(this.kv, f, now, Math.min(Math.max(limit + 1, 16), 500), (ev, json) => {
         rememberJson(ev, json);

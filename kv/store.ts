@@ -23,6 +23,16 @@ export interface WriteResult {
 /** Decides how long an event is kept: an absolute unix time in seconds, or undefined for ever. */
 export type RetentionFn = (ev: NostrEvent, receivedAt: number) => number | undefined;
 
+/** How a store's in-memory window of events is doing (see KvStore's hot events). */
+export interface CacheStats {
+  /** Events held in memory now. */
+  held: number;
+  /** Query filters answered from memory. */
+  fromMemory: number;
+  /** Query filters answered by scanning storage. */
+  fromStorage: number;
+}
+
 /** A Nostr event store: Deno KV and in-memory stores implement the same contract. */
 export interface NStore {
   /** Store an event with NIP-01 replaceable and NIP-09 deletion semantics; resolves after a durable commit. */
@@ -35,6 +45,8 @@ export interface NStore {
   remove(filters: Filter[], opts?: StoreOptions): Promise<number>;
   /** Release resources (the KV handle, watchers). */
   close(): Promise<void>;
+  /** Stats of the store's in-memory window, when it keeps one. */
+  cacheStats?(): CacheStats;
 }
 
 const stored = new WeakMap<object, string>();

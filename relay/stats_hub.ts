@@ -60,7 +60,10 @@ export class StatsHub {
 
   /** This isolate's snapshot now. */
   local(): IsolateSnapshot {
-    return takeSnapshot(this.id, this.#relay.stats, { subscriptions: this.#relay.subs.size });
+    return takeSnapshot(this.id, this.#relay.stats, {
+      subscriptions: this.#relay.subs.size,
+      cache: this.#relay.store.cacheStats?.(),
+    });
   }
 
   /** The whole relay now: this isolate plus every other isolate heard from recently. */

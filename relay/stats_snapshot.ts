@@ -3,6 +3,7 @@
  * and their sum. Pure functions of their inputs, so aggregation is unit-testable.
  */
 import { type Flow, FLOWS, KIND_CLASSES, type KindClassName, type Stats } from "./stats.ts";
+import type { CacheStats } from "../kv/store.ts";
 
 /** Seconds in the short, per-second window. */
 export const SHORT_SECONDS = 300;
@@ -33,11 +34,14 @@ export interface IsolateSnapshot {
   short: Series;
   /** Per-minute counts of the HOUR_MINUTES minutes ending with the minute holding `at`. */
   hour: Series;
+  /** The store's in-memory window: events held, and filters answered from it and from storage. */
+  cache: { held: number; from_memory: number; from_storage: number };
 }
 
 /** Gauges the Stats class does not own (read from the relay when a snapshot is taken). */
 export interface Gauges {
   subscriptions: number;
+  cache?: CacheStats;
 }
 
 /** Take a snapshot of one isolate's counters. */
@@ -74,12 +78,19 @@ export function takeSnapshot(id: string, stats: Stats, gauges: Gauges): IsolateS
     kinds: topKinds(stats.kinds, KINDS_PER_ISOLATE),
     short,
     hour,
+    cache: {
+      held: gauges.cache?.held ?? 0,
+      from_memory: gauges.cache?.fromMemory ?? 0,
+      from_storage: gauges.cache?.fromStorage ?? 0,
+    },
   };
 }
 
 /** The whole relay: the sum of the isolates that reported, aligned to one moment. */
 export interface AggregateStats extends Omit<IsolateSnapshot, "id"> {
-  isolates: Array<{ id: string; started_at: number; last_seen: number; connections: number }>;
+  isolates: Array<
+    { id: string; started_at: number; last_seen: number; connections: number; hot_events: number }
+  >;
 }
 
 /** Sum snapshots into one, aligning their windows to `now` (ms); windows older than that shift. */
@@ -101,6 +112,8 @@ export function sumSnapshots(snaps: IsolateSnapshot[], now: number): AggregateSt
     kinds: [],
     short: Object.fromEntries(FLOWS.map((f) => [f, zeros(SHORT_SECONDS)])) as Series,
     hour: Object.fromEntries(FLOWS.map((f) => [f, zeros(HOUR_MINUTES)])) as Series,
+    // Each isolate holds its own copy: `held` is the largest, the per-isolate figures are listed.
+    cache: { held: 0, from_memory: 0, from_storage: 0 },
     isolates: [],
   };
   const kinds = new Map<number, number>();
@@ -128,7 +141,11 @@ export function sumSnapshots(snaps: IsolateSnapshot[], now: number): AggregateSt
       started_at: s.started_at,
       last_seen: s.at,
       connections: s.connections,
+      hot_events: s.cache?.held ?? 0,
     });
+    out.cache.held = Math.max(out.cache.held, s.cache?.held ?? 0);
+    out.cache.from_memory += s.cache?.from_memory ?? 0;
+    out.cache.from_storage += s.cache?.from_storage ?? 0;
   }
   out.kinds = topKinds(kinds, KINDS_PER_ISOLATE);
   out.peak_connections = Math.max(out.peak_connections, out.connections);

@@ -12,10 +12,16 @@ Deno.test("sumSnapshots adds isolates and aligns their windows to one moment", (
   b.accept(1);
   b.accept(7);
   b.refuse("rate-limited: slow down");
-  const snapB = takeSnapshot("b", b, { subscriptions: 3 });
+  const snapB = takeSnapshot("b", b, {
+    subscriptions: 3,
+    cache: { held: 40, fromMemory: 5, fromStorage: 2 },
+  });
   now += 2000; // b's snapshot is now two seconds old
   a.accept(1);
-  const snapA = takeSnapshot("a", a, { subscriptions: 1 });
+  const snapA = takeSnapshot("a", a, {
+    subscriptions: 1,
+    cache: { held: 30, fromMemory: 7, fromStorage: 1 },
+  });
   const sum = sumSnapshots([snapA, snapB], now);
   assertEquals([sum.connections, sum.subscriptions, sum.totals.stored], [3, 4, 4]);
   assertEquals(sum.peak_connections, 3);
@@ -24,5 +30,7 @@ Deno.test("sumSnapshots adds isolates and aligns their windows to one moment", (
   assertEquals(sum.classes.regular, 4);
   // a stored one event two seconds ago and one now; b's two events were two seconds ago.
   assertEquals(sum.short.stored.slice(SHORT_SECONDS - 3), [3, 0, 1]);
-  assertEquals(sum.isolates.map((i) => i.id), ["a", "b"]);
+  assertEquals(sum.isolates.map((i) => [i.id, i.hot_events]), [["a", 30], ["b", 40]]);
+  // Each isolate holds its own copy of the window: the largest, not the sum.
+  assertEquals(sum.cache, { held: 40, from_memory: 12, from_storage: 3 });
 });

@@ -195,3 +195,42 @@ Deno.test("an event stored elsewhere just before a REQ is not sent again when th
   for (const c of [pub, sub]) await c.close();
   for (const p of [a, b]) await stopRelay(p);
 });
+
+Deno.test("two relay processes on one KV file: a REQ on one sees what the other just stored or deleted", async () => {
+  const dir = await Deno.makeTempDir();
+  const a = await spawnRelay(`${dir}/kv.sqlite`);
+  const b = await spawnRelay(`${dir}/kv.sqlite`);
+  const agent = new Agent();
+  const pub = await Client.connect(b.url);
+  const sub = await Client.connect(a.url);
+  const fromMemory = async () =>
+    (await (await fetch(`${a.http}/api/stats`)).json()).storage.hot_events
+      .filters_from_memory_total as number;
+  const stored: string[] = [];
+  let asked = 0;
+  const ask = async () => {
+    const id = `q${asked++}`;
+    const { events } = await sub.req(id, { authors: [agent.pubkey], limit: 100 });
+    sub.send(["CLOSE", id]); // or live deliveries to it would mix with later answers
+    return events.map((e) => e.id);
+  };
+  for (let i = 0; i < 20; i++) {
+    const ev = agent.sign({ content: `n${i}`, created_at: 1_700_000_000 + i });
+    assertEquals((await pub.publish(ev))[2], true);
+    stored.unshift(ev.id);
+    // Straight after b's OK, a must not answer from a window that has not seen it yet.
+    assertEquals(await ask(), stored, `after publish ${i}`);
+  }
+  const victim = stored.splice(5, 1)[0]!;
+  const deletion = agent.sign({ kind: 5, tags: [["e", victim]], created_at: 1_700_000_100 });
+  assertEquals((await pub.publish(deletion))[2], true);
+  const got = await ask();
+  assertEquals(got, [deletion.id, ...stored]);
+  // Once a has read the feed its window answers, and still exactly.
+  await new Promise((r) => setTimeout(r, 1500));
+  const before = await fromMemory();
+  assertEquals(await ask(), got);
+  assertEquals(await fromMemory(), before + 1, "answered from memory");
+  for (const c of [pub, sub]) await c.close();
+  for (const p of [a, b]) await stopRelay(p);
+});
