@@ -131,7 +131,8 @@ export class HotEvents {
       return out.sort(compareEvents).slice(0, limit);
     }
     const since = f.since ?? 0;
-    const until = f.until ?? Infinity;
+    // The KV scan's bound, so both answer alike even for absurd timestamps.
+    const until = f.until ?? Number.MAX_SAFE_INTEGER - 1;
     if (since > until) return [];
     const complete = since >= this.#low;
     const found = new Map<string, NostrEvent>();
@@ -221,7 +222,7 @@ export class HotEvents {
 
 /** Index of the last element with created_at <= t, or -1. */
 function lastAtOrBefore(list: Hot[], t: number): number {
-  if (t === Infinity || list.length === 0 || list[list.length - 1]!.ev.created_at <= t) {
+  if (list.length === 0 || list[list.length - 1]!.ev.created_at <= t) {
     return list.length - 1;
   }
   let lo = 0;
@@ -261,6 +262,9 @@ function listKeys(ev: NostrEvent): Set<string> {
     const name = t[0];
     const value = t[1];
     if (name === undefined || value === undefined || name.length !== 1) continue;
+    // Letters only, as the KV indexes (NIP-01 filters name single-letter tags).
+    const c = name.charCodeAt(0);
+    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) continue;
     keys.add(tagKey(name, value));
   }
   return keys;

@@ -66,3 +66,14 @@ Deno.test("HotEvents: eviction right after many removals keeps every held event 
   h.apply({ ev: fake({ created_at: t++ }), expiresAt: 0 }, at(++n));
   assertEquals(h.query({ since: h.low }, 0)?.length, h.size);
 });
+
+Deno.test("HotEvents: answers as the KV scan does at the edges (non-letter tags, largest created_at)", () => {
+  const h = new HotEvents(100);
+  const digitTag = fake({ tags: [["1", "x"]] });
+  const last = fake({ created_at: Number.MAX_SAFE_INTEGER });
+  h.apply({ ev: digitTag, expiresAt: 0 }, at(1));
+  h.apply({ ev: last, expiresAt: 0 }, at(2));
+  // KV indexes letter tags only, and scans up to MAX_SAFE_INTEGER - 1 without `until`.
+  assertEquals(h.query({ "#1": ["x"] }, 0), []);
+  assertEquals(h.query({}, 0), [digitTag]);
+});

@@ -12,7 +12,7 @@
 import { type FeedBatch, type FeedChange, feedHeads, FeedTailer } from "./feed.ts";
 import { HotEvents, order } from "./hot_events.ts";
 import { decodeEntry } from "./entry.ts";
-import { decodeEvent, readEvents } from "./kv_query.ts";
+import { decodeEvent, getManyAll, readEvents } from "./kv_query.ts";
 import { P, uninvertId } from "./keys.ts";
 import { isLocked } from "./locked.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
@@ -123,7 +123,10 @@ export class HotMirror {
     now: number,
     visible?: (ev: NostrEvent) => boolean,
   ): Promise<Array<NostrEvent[] | undefined> | undefined> {
-    if (!this.#state) return undefined;
+    // The proof holds only for the window that existed before the read: one loaded while it was
+    // pending was not a snapshot, and its own base could match a stale read.
+    const s = this.#state;
+    if (!s) return undefined;
     let fb: Deno.KvEntryMaybe<Deno.KvU64>;
     try {
       fb = await this.#kv.get<Deno.KvU64>([P.feedBump]);
@@ -131,8 +134,7 @@ export class HotMirror {
       return undefined; // the KV scan will say what is wrong
     }
     // Everything from here to the answers is synchronous: no change can land in between.
-    const s = this.#state;
-    if (!s) return undefined;
+    if (this.#state !== s) return undefined;
     if (!this.#proven(s, fb)) {
       this.behind++;
       void s.tailer.poll();
@@ -172,11 +174,8 @@ export class HotMirror {
   }
 
   #apply(s: State, b: FeedBatch): void {
-    if (b.legacy && !this.#unprovable) {
-      // Its writer records no removals, so the window can never be proven again.
-      this.#unprovable = true;
-      console.warn("hot events: an earlier Nexus version writes to this KV; REQs go to KV");
-    }
+    // Its writer records no removals, so the window can never be proven again.
+    if (b.legacy) this.#refuseForGood();
     // A writer missing from the heads read at the start (its head expired) has its surviving log
     // read from the beginning: entries from before the load are in the window and in `base`
     // already, and applying them again could bring back an event removed since.
@@ -197,6 +196,7 @@ export class HotMirror {
           await pause(attempt);
           continue;
         }
+        await this.#refuseEarlierBuilds(heads);
         const events = await this.#load();
         if (this.#closed) return;
         // The handlers run only once the tailer starts, after `state` exists.
@@ -227,6 +227,23 @@ export class HotMirror {
         await pause(attempt);
       }
     }
+  }
+
+  /**
+   * An earlier build writes no feed entry at all for a commit that only removes events, so no
+   * proof can see those: if any writer's newest entry is in its format, never answer from memory.
+   */
+  async #refuseEarlierBuilds(heads: Map<string, number>): Promise<void> {
+    const keys = [...heads].map(([w, seq]) => [P.feed, w, seq]);
+    for (const e of await getManyAll<unknown>(this.#kv, keys)) {
+      if (Array.isArray(e.value)) this.#refuseForGood();
+    }
+  }
+
+  #refuseForGood(): void {
+    if (this.#unprovable) return;
+    this.#unprovable = true;
+    console.warn("hot events: an earlier Nexus build writes to this KV; REQs go to KV");
   }
 
   /** Entries expired before they were read: the window can no longer be proven; load it again. */

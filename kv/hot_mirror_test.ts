@@ -258,3 +258,86 @@ Deno.test("hot events: removals remembered for ordering are let go without any q
     assertEquals(b.hot!.removals, 0);
   });
 });
+
+Deno.test("hot events: a proof read before the window was loaded again does not vouch for the new one", async () => {
+  // The ["fb"] read of a query answers late; meanwhile the window loads again, and that load is
+  // torn by a replacement committed during it. Its base could then match the stale read.
+  const ctl = {
+    holdFb: false,
+    release: undefined as undefined | (() => void),
+    onLoadEntry: undefined as undefined | ((n: number) => Promise<void>),
+    failHeads: 0,
+  };
+  const proxied = (kv: Deno.Kv) =>
+    new Proxy(kv, {
+      get(target, prop) {
+        if (prop === "get") {
+          return async (key: Deno.KvKey) => {
+            const r = await target.get(key);
+            if (key[0] === P.feedBump && ctl.holdFb) {
+              ctl.holdFb = false;
+              await new Promise<void>((res) => ctl.release = res);
+            }
+            return r;
+          };
+        }
+        if (prop === "list") {
+          return (sel: { prefix?: Deno.KvKey }, o?: Deno.KvListOptions) => {
+            if (sel.prefix?.[0] === P.feedHead && ctl.failHeads > 0) {
+              ctl.failHeads--;
+              return {
+                [Symbol.asyncIterator]: () => ({
+                  next: () => Promise.reject(new Error("transient read failure")),
+                }),
+              };
+            }
+            const hook = ctl.onLoadEntry;
+            if (sel.prefix?.[0] === P.created && hook) {
+              ctl.onLoadEntry = undefined;
+              const it = target.list(sel as Deno.KvListSelector, { ...o, batchSize: 1 });
+              return (async function* () {
+                let n = 0;
+                for await (const e of it) {
+                  yield e;
+                  await hook(++n);
+                }
+              })();
+            }
+            return target.list(sel as Deno.KvListSelector, o);
+          };
+        }
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    }) as Deno.Kv;
+  const dir = await Deno.makeTempDir({ prefix: "nexus-hot-" });
+  const a = new KvStore(await Deno.openKv(`${dir}/kv.sqlite`));
+  const raw = await Deno.openKv(`${dir}/kv.sqlite`);
+  const b = new KvStore(proxied(await Deno.openKv(`${dir}/kv.sqlite`)), { hotEvents: 1000 });
+  try {
+    await a.event(fake({ kind: 0, created_at: 1_700_000_000, content: "v1" }));
+    for (let i = 1; i <= 5; i++) await a.event(fake({ created_at: 1_700_000_000 + i }));
+    await b.hot!.start();
+    await b.hot!.poll();
+    await a.event(fake({ created_at: 1_700_000_010 }));
+    for await (const e of raw.list({ prefix: [P.feed, a.writerId] })) await raw.delete(e.key);
+    ctl.holdFb = true;
+    const f = { kinds: [0], authors: [PK.a] };
+    const pending = b.query([f]);
+    ctl.onLoadEntry = async (n) => {
+      if (n !== 2) return;
+      await a.event(fake({ kind: 0, created_at: 1_800_000_000, content: "v2" }));
+      ctl.failHeads = 1;
+    };
+    await b.hot!.poll(); // finds the gap: loads again
+    for (let i = 0; i < 200 && b.hot!.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    ctl.release!();
+    assertEquals((await pending).length, 1, "the author had a profile at every moment");
+  } finally {
+    await b.close();
+    await a.close();
+    raw.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

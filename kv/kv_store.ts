@@ -66,6 +66,8 @@ export interface KvStoreOptions {
   feedTtlMs?: number;
   /** Newest events held in memory to answer queries without a KV scan (0 or absent: none). */
   hotEvents?: number;
+  /** How often that window reads the change feed when no query asks sooner, in ms. */
+  feedPollMs?: number;
 }
 
 type Job =
@@ -97,7 +99,7 @@ export class KvStore implements NStore {
     this.#retention = opts.retention ?? (() => undefined);
     this.#feedTtlMs = opts.feedTtlMs ?? 10 * 60_000;
     if (opts.hotEvents) {
-      this.#hot = new HotMirror(kv, { max: opts.hotEvents });
+      this.#hot = new HotMirror(kv, { max: opts.hotEvents, pollMs: opts.feedPollMs });
       this.#hot.start().catch((err) => console.error("hot events: not kept:", err));
     }
   }
