@@ -197,6 +197,7 @@ export class HotMirror {
           continue;
         }
         await this.#refuseEarlierBuilds(heads);
+        if (this.#unprovable) return; // a window never used is not worth its memory
         const events = await this.#load();
         if (this.#closed) return;
         // The handlers run only once the tailer starts, after `state` exists.
@@ -258,7 +259,7 @@ export class HotMirror {
   /** The newest events from the created index, as many as the window holds. */
   async #load(): Promise<HotEvents> {
     const now = Math.floor(Date.now() / 1000);
-    const items: Array<{ ev: NostrEvent; x: number; order: string }> = [];
+    const items: Array<{ ev: NostrEvent | undefined; x: number; order: string }> = [];
     const large: Array<{ i: number; id: string }> = [];
     let scanned = 0;
     let oldest = -Infinity;
@@ -279,7 +280,7 @@ export class HotMirror {
       else {
         // Too large to copy into index entries: the id entry holds the JSON.
         large.push({ i: items.length, id: uninvertId(entry.key[2] as Uint8Array) });
-        items.push({ ev: undefined as unknown as NostrEvent, x: v.x, order: at });
+        items.push({ ev: undefined, x: v.x, order: at });
       }
     }
     const read = await readEvents(this.#kv, large.map((l) => l.id));
@@ -290,7 +291,9 @@ export class HotMirror {
     const events = new HotEvents(this.#max);
     // A full window may have cut a second in two: it holds only the seconds it saw whole.
     const low = scanned > this.#max ? oldest + 1 : -Infinity;
-    events.seed(items.filter((it) => it.ev).reverse(), low);
+    // (An event whose id entry was gone by the time it was read was removed meanwhile.)
+    const found = items.filter((it): it is { ev: NostrEvent; x: number; order: string } => !!it.ev);
+    events.seed(found.reverse(), low);
     return events;
   }
 }
