@@ -123,6 +123,7 @@ async function ingest(events: Ev[], conns = 8, inflight = 16) {
   const clients = await Promise.all(Array.from({ length: conns }, connect));
   const lat: number[] = [];
   let refused = 0;
+  let rateLimited = 0;
   const cpu = await cpuMeter();
   const t0 = performance.now();
   await Promise.all(clients.map((c, k) =>
@@ -136,7 +137,15 @@ async function ingest(events: Ev[], conns = 8, inflight = 16) {
         sentAt.set(ev.id, performance.now());
         c.send(JSON.stringify(["EVENT", ev]));
       };
+      const byId = new Map(mine.map((e) => [e.id, e]));
       c.onOk = (id, ok, msg, at) => {
+        if (!ok && msg.startsWith("rate-limited:")) {
+          // As a client would: back off and send it again, so every event ends up stored (the
+          // query phase checks answers against all of them).
+          rateLimited++;
+          setTimeout(() => c.send(JSON.stringify(["EVENT", byId.get(id)!])), 100);
+          return;
+        }
         lat.push(at - sentAt.get(id)!);
         if (!ok && !msg.startsWith("duplicate:") && refused++ < 3) console.error("refused:", msg);
         if (++acked === mine.length) return done();
@@ -157,6 +166,7 @@ async function ingest(events: Ev[], conns = 8, inflight = 16) {
     ack_p50_ms: +pct(lat, 50).toFixed(2),
     ack_p99_ms: +pct(lat, 99).toFixed(2),
     refused,
+    rate_limited_resent: rateLimited,
     seconds: +secs.toFixed(2),
     ...used,
   };
