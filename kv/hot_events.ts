@@ -8,6 +8,7 @@
 import { compareEvents, matchFilter, tagConditions } from "../nostr/filter.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
 import type { FeedChange } from "./feed.ts";
+import { isIndexedTag } from "./keys.ts";
 
 interface Hot {
   ev: NostrEvent;
@@ -258,14 +259,6 @@ const tagKey = (letter: string, value: string) => `t${letter}\u0000${value}`;
 /** The lists an event is indexed in: the same conditions the KV indexes answer. */
 function listKeys(ev: NostrEvent): Set<string> {
   const keys = new Set([kindKey(ev.kind), authorKey(ev.pubkey)]);
-  for (const t of ev.tags) {
-    const name = t[0];
-    const value = t[1];
-    if (name === undefined || value === undefined || name.length !== 1) continue;
-    // Letters only, as the KV indexes (NIP-01 filters name single-letter tags).
-    const c = name.charCodeAt(0);
-    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) continue;
-    keys.add(tagKey(name, value));
-  }
+  for (const t of ev.tags) if (isIndexedTag(t)) keys.add(tagKey(t[0], t[1]));
   return keys;
 }

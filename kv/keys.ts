@@ -77,17 +77,22 @@ export function indexPrefixes(ev: NostrEvent): Deno.KvKey[] {
   if (hasAuthorKindIndex(ev.kind)) out.push([P.authorKind, pk, ev.kind]);
   const seen = new Set<string>();
   for (const t of ev.tags) {
-    const name = t[0];
-    const value = t[1];
-    if (name === undefined || value === undefined || name.length !== 1) continue;
-    const c = name.charCodeAt(0);
-    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) continue;
+    if (!isIndexedTag(t)) continue;
+    const [name, value] = t;
     const dedupe = name + "\u0000" + value;
     if (seen.has(dedupe)) continue;
     seen.add(dedupe);
     out.push([P.tag, name, tagValuePart(value)]);
   }
   return out;
+}
+
+/** True for a tag the indexes list: a single-letter name (NIP-01 filters) with a value. */
+export function isIndexedTag(t: string[]): t is [string, string, ...string[]] {
+  const name = t[0];
+  if (name === undefined || t[1] === undefined || name.length !== 1) return false;
+  const c = name.charCodeAt(0);
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
 /** True for kinds indexed by author and kind together (see indexPrefixes). */
