@@ -561,7 +561,7 @@ export class KvStore implements NStore {
       // The head outlives the entries so tailers keep their place across quiet spells.
       atomic.set([P.feedHead, this.writerId], seq, { expireIn: 24 * 3600_000 });
       // A sum never conflicts. It wakes the watchers of every isolate, and it counts the entries
-      // ever written, which tells a reader whether it has seen every change (see HotEvents).
+      // ever written, which tells a reader whether it has seen every change (see HotMirror).
       atomic.sum([P.feedBump], BigInt(seq - this.#seq));
     }
     batch.forEach((j, i) => {
