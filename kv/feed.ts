@@ -21,8 +21,6 @@ export interface FeedBatch {
   seq: number;
   /** The versionstamp of the commit that wrote the entry. */
   versionstamp: string;
-  /** The events the commit stored, in order (what fan-out delivers). */
-  events: NostrEvent[];
   /** Stored and removed events, in the order the commit applied them. */
   changes: FeedChange[];
   /** Written by an earlier version, which recorded stored events only (no removals, no expiry). */
@@ -80,7 +78,7 @@ export interface FeedOptions {
   onGap?: (writer: string) => void;
 }
 
-/** Follows the change feed from the head at start, handing every new event to a handler. */
+/** Follows the change feed from the heads at start, handing every new entry to a handler. */
 export class FeedTailer {
   #kv: Deno.Kv;
   #handler: FeedHandler;
@@ -214,9 +212,8 @@ export class FeedTailer {
           expect = seq + 1;
           this.#pos.set(writer, seq);
           const changes = decodeChanges(entry.value);
-          const events = changes.flatMap((c) => "ev" in c ? [c.ev] : []);
           const legacy = Array.isArray(entry.value);
-          this.#handler({ writer, seq, versionstamp: entry.versionstamp, events, changes, legacy });
+          this.#handler({ writer, seq, versionstamp: entry.versionstamp, changes, legacy });
           // Let sockets flush between entries: a backlog replayed in one go would otherwise hold
           // every delivery in memory until the whole backlog was handed out.
           if (this.#yield) await new Promise((r) => setTimeout(r, 0));

@@ -19,7 +19,9 @@ async function withFeed(
   const writer = new KvStore(await Deno.openKv(`${dir}/f.sqlite`));
   const kv = await Deno.openKv(`${dir}/f.sqlite`);
   const got: string[] = [];
-  const tailer = new FeedTailer(kv, (b) => got.push(...b.events.map((e) => e.id)), opts);
+  const tailer = new FeedTailer(kv, (b) => {
+    for (const c of b.changes) if ("ev" in c) got.push(c.ev.id);
+  }, opts);
   try {
     await tailer.start();
     await fn(writer, tailer, got);

@@ -54,8 +54,6 @@ export class HotMirror {
   #unprovable = false;
   /** Filters answered from memory. */
   hits = 0;
-  /** Queries that found the window behind and went to KV. */
-  behind = 0;
 
   constructor(kv: Deno.Kv, opts: HotMirrorOptions) {
     this.#kv = kv;
@@ -109,7 +107,7 @@ export class HotMirror {
       // A number skipped (a commit whose outcome was unknown, a window loaded after this writer's
       // head expired): the feed must say what happened there, so leave the rest to the tailer.
       if (seq !== pos + 1) return void s.tailer.poll();
-      this.#apply(s, { writer, seq, versionstamp, events: [], changes, legacy: false });
+      this.#apply(s, { writer, seq, versionstamp, changes, legacy: false });
       s.tailer.advance(writer, seq);
     }
   }
@@ -136,7 +134,6 @@ export class HotMirror {
     // Everything from here to the answers is synchronous: no change can land in between.
     if (this.#state !== s) return undefined;
     if (!this.#proven(s, fb)) {
-      this.behind++;
       void s.tailer.poll();
       return undefined;
     }

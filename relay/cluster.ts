@@ -56,8 +56,9 @@ export class Cluster {
     this.#relay = relay;
     this.#kv = kv;
     this.#maxBatch = opts.maxBatch ?? 256;
-    this.#feed = new FeedTailer(kv, ({ events }) => {
-      for (const ev of events) relay.deliver(ev, eventJson(ev));
+    this.#feed = new FeedTailer(kv, ({ changes }) => {
+      // Stored events are delivered; removals are news only to stores, not to subscribers.
+      for (const c of changes) if ("ev" in c) relay.deliver(c.ev, eventJson(c.ev));
     }, {
       pollMs: opts.pollMs,
       skipWriter: opts.skipWriter,
