@@ -257,6 +257,7 @@ async function query(events: Ev[], n: number, conns = 8, inflight = 4) {
   ));
   const secs = (performance.now() - t0) / 1000;
   const used = await cpu();
+  const peak = await relay?.peakRssBytes();
   clients.forEach((c) => c.close());
   return {
     stored_events: events.length,
@@ -270,6 +271,8 @@ async function query(events: Ev[], n: number, conns = 8, inflight = 4) {
     misordered,
     seconds: +secs.toFixed(2),
     ...used,
+    // The relay's high-water mark since it started, preload included (none for --url).
+    ...(peak ? { relay_peak_rss_mib: +(peak / 2 ** 20).toFixed(1) } : {}),
   };
 }
 

@@ -5,6 +5,8 @@ export interface Relay {
   url: string;
   kvPath: string;
   rssBytes(): Promise<number>;
+  /** The most memory the relay's processes have held at once since they started (VmHWM). */
+  peakRssBytes(): Promise<number>;
   /** CPU time the relay's processes have used so far, in seconds (user + system). */
   cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
@@ -46,20 +48,23 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     listenPort(child.stdout, /listening on ws:\/\/[^:]+:(\d+)/),
     child.status.then((s) => Promise.reject(new Error(`relay exited with ${s.code}`))),
   ]);
+  /** A memory field of /proc/<pid>/status, summed over the relay's processes. */
+  const statusBytes = async (field: string) => {
+    // start.ts is a launcher: the relay is its `deno serve` child.
+    const pids = entry === "start" ? await children(child.pid) : [child.pid];
+    let total = 0;
+    for (const pid of pids) {
+      const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
+      const kb = new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1];
+      if (kb) total += Number(kb) * 1024;
+    }
+    return total;
+  };
   return {
     url: `ws://127.0.0.1:${port}`,
     kvPath,
-    async rssBytes() {
-      // start.ts is a launcher: the relay is its `deno serve` child.
-      const pids = entry === "start" ? await children(child.pid) : [child.pid];
-      let total = 0;
-      for (const pid of pids) {
-        const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
-        const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
-        if (kb) total += Number(kb) * 1024;
-      }
-      return total;
-    },
+    rssBytes: () => statusBytes("VmRSS"),
+    peakRssBytes: () => statusBytes("VmHWM"),
     async cpuSeconds() {
       const pids = entry === "start" ? await children(child.pid) : [child.pid];
       let total = 0;
