@@ -10,6 +10,7 @@
  * processes and Deploy instances, because the proof is a strongly consistent read.
  */
 import { type FeedBatch, type FeedChange, feedHeads, FeedTailer } from "./feed.ts";
+import { FreshRead } from "./fresh_read.ts";
 import { HotEvents, order } from "./hot_events.ts";
 import { decodeEntry } from "./entry.ts";
 import { decodeEvent, getManyAll, readEvents } from "./kv_query.ts";
@@ -54,9 +55,12 @@ export class HotMirror {
   #unprovable = false;
   /** Filters answered from memory. */
   hits = 0;
+  /** The proof read: REQs that arrive together share one `kv.get`. */
+  #feedCount: FreshRead<Deno.KvEntryMaybe<Deno.KvU64>>;
 
   constructor(kv: Deno.Kv, opts: HotMirrorOptions) {
     this.#kv = kv;
+    this.#feedCount = new FreshRead(() => kv.get<Deno.KvU64>([P.feedBump]));
     this.#max = opts.max;
     this.#pollMs = opts.pollMs ?? 1000;
   }
@@ -79,6 +83,11 @@ export class HotMirror {
   /** Read the feed now; resolves once every change committed before the call is applied. */
   async poll(): Promise<void> {
     await this.#state?.tailer.poll();
+  }
+
+  /** Proof reads made: fewer than queries asked when queries arrive together. */
+  get proofReads(): number {
+    return this.#feedCount.reads;
   }
 
   /** Removals remembered for ordering until the window is next proven current. */
@@ -127,7 +136,7 @@ export class HotMirror {
     if (!s) return undefined;
     let fb: Deno.KvEntryMaybe<Deno.KvU64>;
     try {
-      fb = await this.#kv.get<Deno.KvU64>([P.feedBump]);
+      fb = await this.#feedCount.get();
     } catch {
       return undefined; // the KV scan will say what is wrong
     }
@@ -165,7 +174,7 @@ export class HotMirror {
     await s.tailer.poll();
     if (this.#state !== s || s.events.removals === 0) return;
     try {
-      this.#proven(s, await this.#kv.get<Deno.KvU64>([P.feedBump]));
+      this.#proven(s, await this.#feedCount.get());
     } catch { /* the next round tries again */ }
     if (s.events.removals > MAX_REMOVALS) this.#rebuild(s);
   }
