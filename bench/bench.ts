@@ -111,10 +111,20 @@ function dataset(n: number, base: number): Ev[] {
  * returned function is called: on a shared machine the generator's share is the relay's loss.
  */
 async function cpuMeter(): Promise<() => Promise<Record<string, number>>> {
-  const [r0, g0] = [await relay?.cpuSeconds() ?? 0, await processCpuSeconds("self")];
+  const [r0, s0, g0] = [
+    await relay?.cpuSeconds() ?? 0,
+    await relay?.cpuSeconds("system") ?? 0,
+    await processCpuSeconds("self"),
+  ];
   return async () => ({
     // A relay given by --url is another machine's or user's process: its CPU is not ours to read.
-    ...(relay ? { relay_cpu_s: +(await relay.cpuSeconds() - r0).toFixed(2) } : {}),
+    ...(relay
+      ? {
+        relay_cpu_s: +(await relay.cpuSeconds() - r0).toFixed(2),
+        // The kernel's part (socket writes, one per WebSocket frame, and file I/O).
+        relay_system_cpu_s: +(await relay.cpuSeconds("system") - s0).toFixed(2),
+      }
+      : {}),
     generator_cpu_s: +(await processCpuSeconds("self") - g0).toFixed(2),
   });
 }

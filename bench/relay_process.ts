@@ -7,8 +7,8 @@ export interface Relay {
   rssBytes(): Promise<number>;
   /** The most memory the relay's processes have held at once since they started (VmHWM). */
   peakRssBytes(): Promise<number>;
-  /** CPU time the relay's processes have used so far, in seconds (user + system). */
-  cpuSeconds(): Promise<number>;
+  /** CPU time the relay's processes have used so far, in seconds (user + system, or system only). */
+  cpuSeconds(only?: "system"): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -65,10 +65,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     kvPath,
     rssBytes: () => statusBytes("VmRSS"),
     peakRssBytes: () => statusBytes("VmHWM"),
-    async cpuSeconds() {
+    async cpuSeconds(only?: "system") {
       const pids = entry === "start" ? await children(child.pid) : [child.pid];
       let total = 0;
-      for (const pid of pids) total += await processCpuSeconds(pid);
+      for (const pid of pids) total += await processCpuSeconds(pid, only);
       return total;
     },
     async stop() {
@@ -105,10 +105,16 @@ async function children(pid: number): Promise<number[]> {
   return text.trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
-/** User + system CPU seconds of a process (all its threads), from /proc; 0 where unavailable. */
-export async function processCpuSeconds(pid: number | "self"): Promise<number> {
+/**
+ * User + system CPU seconds of a process (all its threads), or system alone, from /proc; 0 where
+ * unavailable.
+ */
+export async function processCpuSeconds(
+  pid: number | "self",
+  only?: "system",
+): Promise<number> {
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
   // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100 || 0;
+  return ((only ? 0 : Number(f[11])) + Number(f[12])) / 100 || 0;
 }
