@@ -115,8 +115,14 @@ export class HotEvents {
   /**
    * One filter's events, newest first and limited, or undefined when the answer may reach below
    * the window. `visible` skips events before the limit counts them, as `NStore.query` does.
+   * `unordered` skips the sort when there is no limit, for a caller that only counts.
    */
-  query(f: Filter, now: number, visible?: (ev: NostrEvent) => boolean): NostrEvent[] | undefined {
+  query(
+    f: Filter,
+    now: number,
+    visible?: (ev: NostrEvent) => boolean,
+    unordered = false,
+  ): NostrEvent[] | undefined {
     const limit = f.limit ?? Infinity;
     const keep = (h: Hot) =>
       !h.gone && !(h.x && h.x <= now) && matchFilter(f, h.ev) && (!visible || visible(h.ev));
@@ -129,7 +135,7 @@ export class HotEvents {
           if (this.#low !== -Infinity) return undefined;
         } else if (keep(h)) out.push(h.ev);
       }
-      return out.sort(compareEvents).slice(0, limit);
+      return unordered && limit === Infinity ? out : out.sort(compareEvents).slice(0, limit);
     }
     const since = f.since ?? 0;
     // The KV scan's bound, so both answer alike even for absurd timestamps.
@@ -151,7 +157,8 @@ export class HotEvents {
       if (n < limit && !complete) return undefined;
     }
     const out = [...found.values()];
-    return out.length > 1 ? out.sort(compareEvents).slice(0, limit) : out;
+    if (out.length <= 1 || (unordered && limit === Infinity)) return out;
+    return out.sort(compareEvents).slice(0, limit);
   }
 
   /** The index lists whose union holds every match of the filter, the shortest choice. */

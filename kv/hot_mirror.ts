@@ -53,8 +53,10 @@ export class HotMirror {
   #closed = false;
   /** Set for good once an earlier version's feed entry is seen (see FeedBatch.legacy). */
   #unprovable = false;
-  /** Filters answered from memory. */
+  /** REQ filters answered from memory. */
   hits = 0;
+  /** COUNT filters answered from memory. */
+  countHits = 0;
   /** The proof read: REQs that arrive together share one `kv.get`. */
   #feedCount: FreshRead<Deno.KvEntryMaybe<Deno.KvU64>>;
 
@@ -125,11 +127,35 @@ export class HotMirror {
    * Each filter's answer from memory, or undefined for a filter the window cannot answer; all
    * undefined when the window is not proven current.
    */
-  async query(
+  query(
     filters: Filter[],
     now: number,
     visible?: (ev: NostrEvent) => boolean,
   ): Promise<Array<NostrEvent[] | undefined> | undefined> {
+    return this.#whenProven((events) =>
+      filters.map((f) => {
+        const got = events.query(f, now, visible);
+        if (got) this.hits++;
+        return got;
+      })
+    );
+  }
+
+  /**
+   * Each filter's matches, unordered and with no limit (a COUNT's), or undefined as for `query`.
+   */
+  matches(filters: Filter[], now: number): Promise<Array<NostrEvent[] | undefined> | undefined> {
+    return this.#whenProven((events) =>
+      filters.map((f) => {
+        const got = events.query({ ...f, limit: undefined }, now, undefined, true);
+        if (got) this.countHits++;
+        return got;
+      })
+    );
+  }
+
+  /** `answer` run on the window once one proof read shows it current; undefined otherwise. */
+  async #whenProven<T>(answer: (events: HotEvents) => T): Promise<T | undefined> {
     // The proof holds only for the window that existed before the read: one loaded while it was
     // pending was not a snapshot, and its own base could match a stale read.
     const s = this.#state;
@@ -146,11 +172,7 @@ export class HotMirror {
       void s.tailer.poll();
       return undefined;
     }
-    return filters.map((f) => {
-      const got = s.events.query(f, now, visible);
-      if (got) this.hits++;
-      return got;
-    });
+    return answer(s.events);
   }
 
   /**

@@ -165,7 +165,13 @@ export class KvStore implements NStore {
   async count(filters: Filter[], opts: StoreOptions = {}): Promise<number> {
     const now = nowSec();
     const ids = new Set<string>();
-    for (const f of filters) {
+    const held = await this.#hot?.matches(filters, now);
+    for (const [i, f] of filters.entries()) {
+      const answer = held?.[i];
+      if (answer) {
+        for (const ev of answer) ids.add(ev.id);
+        continue;
+      }
       await scanFilter(this.kv, { ...f, limit: undefined }, now, 1000, (ev) => {
         ids.add(ev.id);
         return !opts.signal?.aborted;

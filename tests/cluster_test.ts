@@ -196,7 +196,7 @@ Deno.test("an event stored elsewhere just before a REQ is not sent again when th
   for (const p of [a, b]) await stopRelay(p);
 });
 
-Deno.test("two relay processes on one KV file: a REQ on one sees what the other just stored or deleted", async () => {
+Deno.test("two relay processes on one KV file: a REQ or COUNT on one sees what the other just stored or deleted", async () => {
   const dir = await Deno.makeTempDir();
   const a = await spawnRelay(`${dir}/kv.sqlite`);
   const b = await spawnRelay(`${dir}/kv.sqlite`);
@@ -219,18 +219,24 @@ Deno.test("two relay processes on one KV file: a REQ on one sees what the other 
     assertEquals((await pub.publish(ev))[2], true);
     stored.unshift(ev.id);
     // Straight after b's OK, a must not answer from a window that has not seen it yet.
+    // COUNT first on even rounds, REQ first on odd ones: each meets a window not yet caught up.
+    const count = () => sub.count(`c${i}`, { authors: [agent.pubkey] });
+    if (i % 2 === 0) assertEquals(await count(), stored.length, `count after publish ${i}`);
     assertEquals(await ask(), stored, `after publish ${i}`);
+    if (i % 2 === 1) assertEquals(await count(), stored.length, `count after publish ${i}`);
   }
   const victim = stored.splice(5, 1)[0]!;
   const deletion = agent.sign({ kind: 5, tags: [["e", victim]], created_at: 1_700_000_100 });
   assertEquals((await pub.publish(deletion))[2], true);
   const got = await ask();
   assertEquals(got, [deletion.id, ...stored]);
+  assertEquals(await sub.count("c", { authors: [agent.pubkey] }), got.length);
   // Once a has read the feed its window answers, and still exactly.
   await new Promise((r) => setTimeout(r, 1500));
   const before = await fromMemory();
   assertEquals(await ask(), got);
   assertEquals(await fromMemory(), before + 1, "answered from memory");
+  assertEquals(await sub.count("c2", { authors: [agent.pubkey] }), got.length);
   for (const c of [pub, sub]) await c.close();
   for (const p of [a, b]) await stopRelay(p);
 });
