@@ -113,9 +113,19 @@ export class HotEvents {
   }
 
   /**
+   * True when the window holds every event the filter could match, whatever its limit: what a
+   * COUNT needs, checked before paying for a proof read.
+   */
+  covers(f: Filter): boolean {
+    if (this.#low === -Infinity) return true;
+    if (f.ids) return f.ids.every((id) => this.#byId.has(id));
+    return (f.since ?? 0) >= this.#low || (f.since ?? 0) > (f.until ?? Infinity);
+  }
+
+  /**
    * One filter's events, newest first and limited, or undefined when the answer may reach below
    * the window. `visible` skips events before the limit counts them, as `NStore.query` does.
-   * `unordered` skips the sort when there is no limit, for a caller that only counts.
+   * `unordered` skips the sort, for a caller that only counts; it applies only without a limit.
    */
   query(
     f: Filter,

@@ -145,6 +145,9 @@ export class HotMirror {
    * Each filter's matches, unordered and with no limit (a COUNT's), or undefined as for `query`.
    */
   matches(filters: Filter[], now: number): Promise<Array<NostrEvent[] | undefined> | undefined> {
+    // The usual COUNT (no `since`) of a store larger than the window: not worth a proof read.
+    const events = this.#state?.events;
+    if (!events || !filters.some((f) => events.covers(f))) return Promise.resolve(undefined);
     return this.#whenProven((events) =>
       filters.map((f) => {
         const got = events.query({ ...f, limit: undefined }, now, undefined, true);

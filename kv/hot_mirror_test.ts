@@ -96,6 +96,31 @@ Deno.test("hot events: a window smaller than the store answers the newest and le
   });
 });
 
+Deno.test("hot events: a COUNT is answered from a partial window only within it, with no read wasted", async () => {
+  const stored: NostrEvent[] = [];
+  await withTwo(30, async (_a, b) => {
+    const count = (f: Filter) => stored.filter((e) => matchFilter(f, e)).length;
+    const newest = stored[99]!.created_at;
+    const reads = b.hot!.proofReads, hits = b.hot!.countHits;
+    // No `since`: the window cannot know what lies below it, so no proof read is spent on it.
+    for (const f of [{ kinds: [1] }, { authors: [PK.c] }, { ids: [stored[0]!.id] }]) {
+      assertEquals(await b.count([f]), count(f));
+    }
+    assertEquals(b.hot!.proofReads, reads);
+    // Within the window: answered from memory, exactly.
+    for (const f of [{ since: newest - 5 }, { ids: [stored[99]!.id] }, { since: 5, until: 4 }]) {
+      assertEquals(await b.count([f]), count(f));
+    }
+    assertEquals(b.hot!.countHits - hits, 3);
+  }, async (a) => {
+    for (let i = 0; i < 100; i++) {
+      const ev = fake({ created_at: 1_700_000_000 + i, pubkey: i % 2 ? PK.c : PK.a });
+      await a.event(ev);
+      stored.push(ev);
+    }
+  });
+});
+
 Deno.test("hot events: feed entries that expired unread make the window load again, not lie", async () => {
   await withTwo(10_000, async (a, b, kv) => {
     const first = fake({ created_at: 1_700_000_000 });
@@ -338,6 +363,53 @@ Deno.test("hot events: a proof read before the window was loaded again does not 
     await b.close();
     await a.close();
     raw.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("hot events: a REQ or COUNT that arrives while a proof read is pending waits for a later one", async () => {
+  // One ["fb"] read is taken before a commit on another handle and delivered after its OK: a
+  // query asked after that OK must not be vouched for by it.
+  const dir = await Deno.makeTempDir({ prefix: "nexus-pending-proof-" });
+  const path = `${dir}/kv.sqlite`;
+  const writer = new KvStore(await Deno.openKv(path));
+  const ctl = { hold: false, release: undefined as undefined | (() => void) };
+  const real = await Deno.openKv(path);
+  const kv = new Proxy(real, {
+    get(target, prop) {
+      if (prop === "get") {
+        return async (key: Deno.KvKey) => {
+          const r = await target.get(key); // the snapshot is taken now, only delivered late
+          if (key[0] === P.feedBump && ctl.hold) {
+            ctl.hold = false;
+            await new Promise<void>((res) => ctl.release = res);
+          }
+          return r;
+        };
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const reader = new KvStore(kv, { hotEvents: 1000, feedPollMs: 3_600_000 });
+  try {
+    await writer.event(fake({ kind: 1, created_at: 1_700_000_000 }));
+    await reader.hot!.start();
+    await reader.hot!.poll();
+    ctl.hold = true;
+    const first = reader.query([{ kinds: [1] }]);
+    while (!ctl.release) await new Promise((r) => setTimeout(r, 1));
+    const ev = fake({ kind: 1, created_at: 1_700_000_001 });
+    assert((await writer.event(ev)).stored);
+    const req = reader.query([{ ids: [ev.id] }]);
+    const count = reader.count([{ kinds: [1] }]);
+    ctl.release();
+    assertEquals((await first).length, 1);
+    assertEquals((await req).map((e) => e.id), [ev.id]);
+    assertEquals(await count, 2);
+  } finally {
+    await reader.close();
+    await writer.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
