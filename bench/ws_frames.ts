@@ -6,7 +6,7 @@
  * `deno run -A bench/ws_frames.ts [frames=200000] [batch=50]`.
  */
 const [mode, portArg] = Deno.args;
-const PAYLOAD = `["EVENT","s0",${JSON.stringify({ content: "x".repeat(570) })}]`.slice(0, 600);
+const PAYLOAD = `["EVENT","s0",${JSON.stringify({ content: "x".repeat(600 - 29) })}]`;
 const bytes = new TextEncoder().encode(PAYLOAD);
 /** One unmasked server text frame: FIN + text opcode, 16-bit length. */
 const frame = Uint8Array.of(0x81, 126, bytes.length >> 8, bytes.length & 255, ...bytes);
@@ -38,7 +38,10 @@ if (mode === "ws") {
     }
   }
 } else {
-  const frames = Number(mode ?? 200_000), batch = Number(portArg ?? 50);
+  const batch = Number(portArg ?? 50);
+  // Whole batches, so both modes send the same frames.
+  const frames = Math.ceil(Number(mode ?? 200_000) / batch) * batch;
+  if (bytes.length !== 600) throw new Error(`payload is ${bytes.length} bytes`);
   for (const kind of ["ws", "raw"]) {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL(import.meta.url).pathname, kind],
