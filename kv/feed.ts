@@ -8,6 +8,7 @@
  * `kv.watch` of the bump key (fires across the isolates of one process) and polls as the fallback
  * (other processes).
  */
+import { nextTurn } from "./next_turn.ts";
 import { idBytes, idHex, P } from "./keys.ts";
 import { decodeEvent } from "./kv_query.ts";
 import type { NostrEvent } from "../nostr/types.ts";
@@ -216,7 +217,7 @@ export class FeedTailer {
           this.#handler({ writer, seq, versionstamp: entry.versionstamp, changes, legacy });
           // Let sockets flush between entries: a backlog replayed in one go would otherwise hold
           // every delivery in memory until the whole backlog was handed out.
-          if (this.#yield) await new Promise((r) => setTimeout(r, 0));
+          if (this.#yield) await nextTurn();
         }
         if (expect <= head && head > (this.#pos.get(writer) ?? 0)) this.#onGap(writer);
         this.#pos.set(writer, Math.max(this.#pos.get(writer) ?? 0, head));

@@ -6,6 +6,7 @@
  * event id once, whichever path brings it first.
  */
 import { FeedTailer } from "../kv/feed.ts";
+import { onNextTurn } from "../kv/next_turn.ts";
 import { eventJson } from "../kv/store.ts";
 import { retryLocked } from "../kv/locked.ts";
 import type { NostrEvent } from "../nostr/types.ts";
@@ -104,7 +105,7 @@ export class Cluster {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // One message per tick carries every event accepted in it: far fewer messages under load.
-      setTimeout(() => this.#flush(), 0);
+      onNextTurn(() => this.#flush());
     }
   }
 
