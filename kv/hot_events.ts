@@ -152,21 +152,27 @@ export class HotEvents {
     const until = f.until ?? Number.MAX_SAFE_INTEGER - 1;
     if (since > until) return [];
     const complete = since >= this.#low;
-    const found = new Map<string, NostrEvent>();
-    for (const list of this.#candidates(f)) {
+    const lists = this.#candidates(f);
+    // Each list is in order and holds an event once, so one list's walk is the answer as it is;
+    // several are merged through a map and sorted.
+    const one: NostrEvent[] | undefined = lists.length === 1 ? [] : undefined;
+    const found = one ? undefined : new Map<string, NostrEvent>();
+    for (const list of lists) {
       let n = 0;
       for (let i = lastAtOrBefore(list, until); i >= 0 && n < limit; i--) {
         const h = list[i]!;
         const t = h.ev.created_at;
         if (t < since || t < this.#low) break;
         if (!keep(h)) continue;
-        found.set(h.ev.id, h.ev);
+        if (one) one.push(h.ev);
+        else found!.set(h.ev.id, h.ev);
         n++;
       }
       // This list ran out above `since` without filling the limit: older events may exist below.
       if (n < limit && !complete) return undefined;
     }
-    const out = [...found.values()];
+    if (one) return one;
+    const out = [...found!.values()];
     if (out.length <= 1 || (unordered && limit === Infinity)) return out;
     return out.sort(compareEvents).slice(0, limit);
   }

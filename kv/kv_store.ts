@@ -141,6 +141,8 @@ export class KvStore implements NStore {
     const now = nowSec();
     const out = new Map<string, NostrEvent>();
     const held = await this.#hot?.query(filters, now, opts.visible);
+    // The window's answer to a lone filter is already in order, limited and without repeats.
+    if (filters.length === 1 && held?.[0]) return held[0];
     await Promise.all(filters.map(async (f, i) => {
       const limit = f.limit ?? Infinity;
       if (limit <= 0) return;
