@@ -42,6 +42,8 @@ export interface Config {
   feedPollMs: number;
   /** Newest events each isolate holds in memory to answer REQs without a KV scan; 0 for none. */
   hotEvents: number;
+  /** Most events below that window whose keys each isolate scans into a filter; 0 for none. */
+  hotBelowMax: number;
   idleTimeoutSeconds: number;
   /** Unsent bytes a client may leave unread before it is told and disconnected. */
   maxBufferedBytes: number;
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     feedTtlSeconds: int("NEXUS_FEED_TTL_SECONDS", 600, 10, 86400),
     feedPollMs: int("NEXUS_FEED_POLL_MS", 100, 10, 60_000),
     hotEvents: int("NEXUS_HOT_EVENTS", 100_000, 0, 10_000_000),
+    hotBelowMax: int("NEXUS_HOT_BELOW_MAX", 1_000_000, 0, 100_000_000),
     idleTimeoutSeconds: int("NEXUS_IDLE_TIMEOUT_SECONDS", 30, 2, 3600),
     maxBufferedBytes: int("NEXUS_MAX_BUFFERED_BYTES", 8 * 1024 * 1024, 65536, 1024 ** 3),
     rateLimits: rateLimits === "on",

@@ -24,6 +24,8 @@ Deno.test("loadConfig() defaults match the README", () => {
   assertEquals(c.createdAtUpperLimit, 900);
   assertEquals(c.jobTtlSeconds, 86400);
   assertEquals(c.feedTtlSeconds, 600);
+  assertEquals(c.hotEvents, 100_000);
+  assertEquals(c.hotBelowMax, 1_000_000);
   assert(Object.isFrozen(c));
 });
 

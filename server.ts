@@ -49,6 +49,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     retention: retention(config.jobTtlSeconds),
     feedTtlMs: config.feedTtlSeconds * 1000,
     hotEvents: config.hotEvents,
+    hotBelowMax: config.hotBelowMax,
     feedPollMs: config.feedPollMs,
   });
   const relay = new Relay({ config, store });

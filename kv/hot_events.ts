@@ -9,6 +9,7 @@ import { compareEvents, matchFilter, tagConditions } from "../nostr/filter.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
 import type { FeedChange } from "./feed.ts";
 import { isIndexedTag } from "./keys.ts";
+import { KeyFilter } from "./key_filter.ts";
 
 interface Hot {
   ev: NostrEvent;
@@ -43,6 +44,11 @@ export class HotEvents {
   #all: Hot[] = [];
   #low = -Infinity;
   #gone = 0;
+  /** The index keys of every stored event below `low`, once `#belowDone` (see `startBelow`). */
+  #below: KeyFilter | undefined;
+  #belowDone = false;
+  /** Filters found to match nothing below the window: answered whole from it. */
+  answeredByBelow = 0;
 
   /** Hold at most `max` events; older ones are let go and `low` rises past them. */
   constructor(max: number) {
@@ -99,9 +105,61 @@ export class HotEvents {
       }
       return;
     }
-    if (ev.created_at < this.#low) return;
+    if (ev.created_at < this.#low) return this.#noteBelow(ev);
     this.#insert({ ev, x: expiresAt, order: at, gone: false });
     if (this.#byId.size > this.max) this.#evict();
+  }
+
+  /**
+   * Begin a filter of the keys below the window. From this call on, every event seen to fall
+   * below `low` (stored there, or let go by eviction) is added to it; the caller adds every event
+   * a scan of the store below `low`, begun after this call, finds (`addBelow`), then calls
+   * `finishBelow`. Only then does the filter vouch for anything. Returns the filter as a token.
+   */
+  startBelow(capacity: number): KeyFilter {
+    this.#below = new KeyFilter(capacity);
+    this.#belowDone = false;
+    return this.#below;
+  }
+
+  /** Add an event found below the window by the scan begun with `token`. */
+  addBelow(token: KeyFilter, ev: Pick<NostrEvent, "kind" | "pubkey" | "tags">): void {
+    if (token === this.#below) { for (const key of listKeys(ev)) token.add(key); }
+  }
+
+  /** The scan begun with `token` saw every event below the window. */
+  finishBelow(token: KeyFilter): void {
+    if (token === this.#below) this.#belowDone = true;
+  }
+
+  /** True once the filter of keys below the window vouches (see `startBelow`). */
+  get belowKnown(): boolean {
+    return this.#belowDone;
+  }
+
+  /** True when a new scan below the window would pay: none yet, or the filter is too full. */
+  get belowWanted(): boolean {
+    return this.#low !== -Infinity && (!this.#below || this.#below.full);
+  }
+
+  #noteBelow(ev: NostrEvent): void {
+    if (this.#below) { for (const key of listKeys(ev)) this.#below.add(key); }
+  }
+
+  /**
+   * True when no stored event below the window can match the filter: for one of its conditions,
+   * none of the values is a key of an event below.
+   */
+  #noneBelow(f: Filter): boolean {
+    const below = this.#below;
+    if (!below || !this.#belowDone) return false;
+    const absent = (keys: string[]) => keys.every((k) => !below.mayHave(k));
+    for (const [letter, values] of tagConditions(f)) {
+      // Only indexed tag names have their keys in the filter.
+      if (isIndexedTag([letter, ""]) && absent(values.map((v) => tagKey(letter, v)))) return true;
+    }
+    if (f.authors && absent(f.authors.map(authorKey))) return true;
+    return !!f.kinds && absent(f.kinds.map(kindKey));
   }
 
   /**
@@ -119,7 +177,8 @@ export class HotEvents {
   covers(f: Filter): boolean {
     if (this.#low === -Infinity) return true;
     if (f.ids) return f.ids.every((id) => this.#byId.has(id));
-    return (f.since ?? 0) >= this.#low || (f.since ?? 0) > (f.until ?? Infinity);
+    return (f.since ?? 0) >= this.#low || (f.since ?? 0) > (f.until ?? Infinity) ||
+      this.#noneBelow(f);
   }
 
   /**
@@ -151,10 +210,14 @@ export class HotEvents {
     // The KV scan's bound, so both answer alike even for absurd timestamps.
     const until = f.until ?? Number.MAX_SAFE_INTEGER - 1;
     if (since > until) return [];
-    const complete = since >= this.#low;
+    let complete = since >= this.#low;
+    if (!complete && this.#noneBelow(f)) {
+      complete = true;
+      this.answeredByBelow++;
+    }
     const lists = this.#candidates(f);
-    // Each list is in order and holds an event once, so one list's walk is the answer as it is;
-    // several are merged through a map and sorted.
+    // Each list is in order and holds an event once (`listKeys` is a set), so one list's walk is
+    // the answer as it is; several are merged through a map and sorted.
     const one: NostrEvent[] | undefined = lists.length === 1 ? [] : undefined;
     const found = one ? undefined : new Map<string, NostrEvent>();
     for (const list of lists) {
@@ -210,6 +273,12 @@ export class HotEvents {
     if (++this.#gone > 1000 && this.#gone > this.#byId.size && compact) this.#compact();
   }
 
+  /** Evict one event: it is below the window from now on. */
+  #letGo(h: Hot): void {
+    this.#noteBelow(h.ev);
+    this.#drop(h, false);
+  }
+
   /** Let the oldest tenth go, whole created_at seconds at a time, and raise `low` past them. */
   #evict(): void {
     const target = Math.floor(this.max * 0.9);
@@ -220,12 +289,12 @@ export class HotEvents {
     while (i < all.length && this.#byId.size > target) {
       const h = all[i++]!;
       cut = h.ev.created_at;
-      if (!h.gone) this.#drop(h, false);
+      if (!h.gone) this.#letGo(h);
     }
     // Every event of the last second let go goes too: the window must hold a second whole.
     while (i < all.length && all[i]!.ev.created_at === cut) {
       const h = all[i++]!;
-      if (!h.gone) this.#drop(h, false);
+      if (!h.gone) this.#letGo(h);
     }
     this.#low = cut + 1;
     this.#compact();
@@ -280,7 +349,7 @@ const authorKey = (pk: string) => `a${pk}`;
 const tagKey = (letter: string, value: string) => `t${letter}\u0000${value}`;
 
 /** The lists an event is indexed in: the same conditions the KV indexes answer. */
-function listKeys(ev: NostrEvent): Set<string> {
+function listKeys(ev: Pick<NostrEvent, "kind" | "pubkey" | "tags">): Set<string> {
   const keys = new Set([kindKey(ev.kind), authorKey(ev.pubkey)]);
   for (const t of ev.tags) if (isIndexedTag(t)) keys.add(tagKey(t[0], t[1]));
   return keys;

@@ -31,6 +31,8 @@ interface State {
   applied: number;
 }
 
+const decoder = new TextDecoder();
+
 /** Removals remembered while unproven beyond this many make the window load again. */
 const MAX_REMOVALS = 200_000;
 
@@ -40,6 +42,10 @@ export interface HotMirrorOptions {
   max: number;
   /** How often the feed is read when nothing asks sooner, in ms. */
   pollMs?: number;
+  /** Most events below the window whose keys are scanned into a filter (0: none). */
+  belowMax?: number;
+  /** Keys the first such filter is sized for (it grows as needed). */
+  belowCapacity?: number;
 }
 
 /** A HotEvents window that follows the KV and answers only when proven current. */
@@ -57,6 +63,14 @@ export class HotMirror {
   hits = 0;
   /** COUNT filters answered from memory. */
   countHits = 0;
+  /** The scan filling the filter of keys below the window, while it runs. */
+  #belowScan: Promise<void> | undefined;
+  /** Keys the next such filter is sized for; grows when one fills up. */
+  #belowCapacity: number;
+  /** Most events below the window worth a scan. */
+  #belowMax: number;
+  /** The store below the window was too large to scan: do not try again. */
+  #belowTooLarge = false;
   /** The proof read: REQs that arrive together share one `kv.get`. */
   #feedCount: FreshRead<Deno.KvEntryMaybe<Deno.KvU64>>;
 
@@ -65,6 +79,8 @@ export class HotMirror {
     this.#feedCount = new FreshRead(() => kv.get<Deno.KvU64>([P.feedBump]));
     this.#max = opts.max;
     this.#pollMs = opts.pollMs ?? 1000;
+    this.#belowCapacity = opts.belowCapacity ?? Math.max(100_000, 16 * opts.max);
+    this.#belowMax = opts.belowMax ?? 1_000_000;
   }
 
   /** Load the window and begin following the feed; resolves once it is in step (or closed). */
@@ -90,6 +106,16 @@ export class HotMirror {
   /** Proof reads made: fewer than queries asked when queries arrive together. */
   get proofReads(): number {
     return this.#feedCount.reads;
+  }
+
+  /** True once the keys of every event below the window are known (see HotEvents.startBelow). */
+  get belowKnown(): boolean {
+    return this.#state?.events.belowKnown ?? false;
+  }
+
+  /** Filters answered whole from memory because nothing below the window could match them. */
+  get answeredByBelow(): number {
+    return this.#state?.events.answeredByBelow ?? 0;
   }
 
   /** Removals remembered for ordering until the window is next proven current. */
@@ -196,6 +222,7 @@ export class HotMirror {
   async #tick(): Promise<void> {
     const s = this.#state;
     if (!s) return;
+    this.#scanBelow(s);
     await s.tailer.poll();
     if (this.#state !== s || s.events.removals === 0) return;
     try {
@@ -252,6 +279,7 @@ export class HotMirror {
         this.#timer ??= setInterval(() => void this.#tick(), this.#pollMs);
         // Changes committed during the load are on the feed: take them in now.
         await tailer.poll();
+        this.#scanBelow(state);
         return;
       } catch (err) {
         if (this.#closed) return;
@@ -285,6 +313,65 @@ export class HotMirror {
     void s.tailer.close();
     // A gap found by the first read happens while the sync that loaded this state still runs.
     void (this.#syncing ?? Promise.resolve()).then(() => this.start());
+  }
+
+  /**
+   * Start filling the filter of keys below the window, unless one is running, or the window
+   * holds the whole store, or the last filter still has room. Runs in the background: until it
+   * finishes, filters reaching below the window go to KV as before.
+   */
+  #scanBelow(s: State): void {
+    if (this.#belowScan || this.#belowTooLarge || this.#closed || this.#belowMax === 0) return;
+    if (!s.events.belowWanted) return;
+    this.#belowScan = this.#fillBelow(s)
+      .catch((err) => {
+        if (!this.#closed && !isLocked(err)) console.error("hot events: scan below failed:", err);
+      })
+      .finally(() => this.#belowScan = undefined);
+  }
+
+  async #fillBelow(s: State): Promise<void> {
+    const events = s.events;
+    const token = events.startBelow(this.#belowCapacity);
+    // Everything below `low` as it is now; whatever falls below later is added as it happens.
+    const iter = this.#kv.list<Uint8Array>(
+      { start: [P.created], end: [P.created, events.low] },
+      // Small batches: the work between two reads holds the event loop, REQs wait behind it.
+      { batchSize: 100 },
+    );
+    let scanned = 0;
+    let large: string[] = [];
+    const addLarge = async () => {
+      for (const e of await readEvents(this.#kv, large)) {
+        if (e?.j) events.addBelow(token, JSON.parse(decoder.decode(e.j)));
+      }
+      large = [];
+    };
+    for await (const entry of iter) {
+      if (this.#closed || this.#state !== s) return;
+      if (++scanned > this.#belowMax) {
+        this.#belowTooLarge = true;
+        return void console.warn(
+          `hot events: more than NEXUS_HOT_BELOW_MAX=${this.#belowMax} events below the window; ` +
+            "filters reaching below it scan KV",
+        );
+      }
+      const v = decodeEntry(entry.value);
+      if (v.j) events.addBelow(token, JSON.parse(decoder.decode(v.j)));
+      else large.push(uninvertId(entry.key[2] as Uint8Array)); // its JSON is in the id entry
+      if (large.length >= 100) await addLarge();
+      if (token.full) {
+        // More below than it was sized for: start again with room to spare (each restart at
+        // least quadruples, so the wasted scans cost less than the last one).
+        this.#belowCapacity = 4 * token.added;
+        return this.#fillBelow(s);
+      }
+    }
+    await addLarge();
+    if (this.#closed || this.#state !== s) return;
+    events.finishBelow(token);
+    // A filter that filled up is scanned again, sized for what it took.
+    this.#belowCapacity = Math.max(this.#belowCapacity, 2 * token.added);
   }
 
   /** The newest events from the created index, as many as the window holds. */

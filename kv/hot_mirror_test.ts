@@ -413,3 +413,154 @@ Deno.test("hot events: a REQ or COUNT that arrives while a proof read is pending
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Wait until the window knows the keys of every event below it. */
+async function belowKnown(s: KvStore): Promise<void> {
+  for (let i = 0; i < 400 && !s.hot!.belowKnown; i++) await new Promise((r) => setTimeout(r, 5));
+  assert(s.hot!.belowKnown, "the scan below the window finished");
+}
+
+Deno.test("hot events: a filter no event below the window can match is answered from the window", async () => {
+  const stored: NostrEvent[] = [];
+  const tagged = (i: number) => ["t", `v${i}`];
+  await withTwo(30, async (a, b) => {
+    await belowKnown(b);
+    const check = async (f: Filter, from: "memory" | "kv") => {
+      const [hits, below] = [b.hot!.hits, b.hot!.answeredByBelow];
+      assertEquals(ids(await b.query([f])), expected(stored, f), JSON.stringify(f));
+      assertEquals(await b.count([f]), expected(stored, { ...f, limit: undefined }).length);
+      assertEquals(b.hot!.hits - hits, from === "memory" ? 1 : 0, `${JSON.stringify(f)} ${from}`);
+      if (from === "memory") assertEquals(b.hot!.answeredByBelow - below, 2); // REQ and COUNT
+    };
+    const newest = stored[99]!;
+    await check({ "#t": [`v99`], limit: 10 }, "memory"); // held, and nothing below has it
+    await check({ "#t": ["nobody"] }, "memory");
+    await check({ authors: [PK.b] }, "memory");
+    await check({ "#t": ["v3"] }, "kv"); // below the window: the filter says it may be there
+    await check({ "#t": ["v3", "nobody"] }, "kv");
+    await check({ "#t": ["nobody"], authors: [PK.a] }, "memory"); // one absent condition is enough
+    // Stored below the window by another handle: a KV answer, then a key the filter knows.
+    const old = fake({ created_at: 1_600_000_000, tags: [["t", "late"]] });
+    assert((await a.event(old)).stored);
+    stored.push(old);
+    await check({ "#t": ["late"] }, "kv");
+    await b.hot!.poll();
+    await check({ "#t": ["late"] }, "kv");
+    // Let go by eviction: their keys join the filter as they leave.
+    for (let i = 0; i < 30; i++) {
+      const ev = fake({ created_at: newest.created_at + 1 + i, tags: [tagged(100 + i)] });
+      await a.event(ev);
+      stored.push(ev);
+    }
+    await b.hot!.poll();
+    await check({ "#t": ["v99"] }, "kv");
+    await check({ "#t": ["v129"], limit: 1 }, "memory");
+  }, async (a) => {
+    for (let i = 0; i < 100; i++) {
+      const ev = fake({ created_at: 1_700_000_000 + i, tags: [tagged(i)] });
+      await a.event(ev);
+      stored.push(ev);
+    }
+  });
+});
+
+Deno.test("hot events: an event stored below the window while the scan below it runs is not missed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nexus-below-scan-" });
+  const path = `${dir}/kv.sqlite`;
+  const writer = new KvStore(await Deno.openKv(path));
+  const gate = { hold: false, reached: undefined as undefined | (() => void), go: () => {} };
+  const reached = new Promise<void>((r) => gate.reached = r);
+  const resume = new Promise<void>((r) => gate.go = r);
+  const real = await Deno.openKv(path);
+  const kv = new Proxy(real, {
+    get(target, prop) {
+      if (prop === "list") {
+        return (sel: Deno.KvListSelector, o?: Deno.KvListOptions) => {
+          const it = target.list(sel, o);
+          // The scan below the window: pause it after its first entry.
+          if (!("end" in sel) || sel.end[0] !== P.created || !gate.hold) return it;
+          gate.hold = false;
+          return (async function* () {
+            let first = true;
+            for await (const e of it) {
+              yield e;
+              if (first) {
+                first = false;
+                gate.reached!();
+                await resume;
+              }
+            }
+          })();
+        };
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  let reader: KvStore | undefined;
+  try {
+    for (let i = 0; i < 40; i++) {
+      await writer.event(fake({ created_at: 1_700_000_000 + i, tags: [["t", `v${i}`]] }));
+    }
+    gate.hold = true;
+    // (A store starts loading its window when it is made: after the writes, so it is full.)
+    reader = new KvStore(kv, { hotEvents: 10, feedPollMs: 3_600_000 });
+    await reader.hot!.start();
+    await reached;
+    // The scan has passed the oldest keys; this one sorts before all of them.
+    const old = fake({ created_at: 1_600_000_000, tags: [["t", "during"]] });
+    assert((await writer.event(old)).stored);
+    await reader.hot!.poll();
+    gate.go();
+    await belowKnown(reader);
+    // The filter is in use: a value nothing carries is answered from memory ...
+    const below = reader.hot!.answeredByBelow;
+    assertEquals(await reader.query([{ "#t": ["nobody"] }]), []);
+    assertEquals(reader.hot!.answeredByBelow, below + 1);
+    // ... and the one stored during the scan is known to it, so KV answers.
+    assertEquals((await reader.query([{ "#t": ["during"] }])).map((e) => e.id), [old.id]);
+    assertEquals(await reader.count([{ "#t": ["during"] }]), 1);
+  } finally {
+    await reader?.close();
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("hot events: the keys below grow past their first size, and are not scanned past the cap", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nexus-below-cap-" });
+  const path = `${dir}/kv.sqlite`;
+  const writer = new KvStore(await Deno.openKv(path));
+  const stored: NostrEvent[] = [];
+  const open = (opts: { hotBelowMax?: number; hotBelowCapacity?: number }) =>
+    Deno.openKv(path).then((kv) => new KvStore(kv, { hotEvents: 10, ...opts }));
+  const readers: KvStore[] = [];
+  try {
+    for (let i = 0; i < 60; i++) {
+      const ev = fake({ created_at: 1_700_000_000 + i, tags: [["t", `v${i}`]] });
+      await writer.event(ev);
+      stored.push(ev);
+    }
+    // Room for 20 keys, 50 events below with two keys each: the scan starts again, bigger.
+    const grown = await open({ hotBelowCapacity: 20 });
+    // Below the cap of 30 events: no filter, every filter reaching below reads KV.
+    const capped = await open({ hotBelowMax: 30 });
+    const off = await open({ hotBelowMax: 0 });
+    readers.push(grown, capped, off);
+    for (const r of readers) await r.hot!.start();
+    await belowKnown(grown);
+    await new Promise((r) => setTimeout(r, 50));
+    assert(!capped.hot!.belowKnown && !off.hot!.belowKnown);
+    for (const r of readers) {
+      for (const v of ["v0", "v49", "v59", "nobody"]) {
+        assertEquals(ids(await r.query([{ "#t": [v] }])), expected(stored, { "#t": [v] }));
+      }
+    }
+    assertEquals(grown.hot!.answeredByBelow, 2); // v59 (held) and "nobody"
+    assertEquals(capped.hot!.answeredByBelow + off.hot!.answeredByBelow, 0);
+  } finally {
+    for (const r of readers) await r.close();
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -66,6 +66,10 @@ export interface KvStoreOptions {
   feedTtlMs?: number;
   /** Newest events held in memory to answer queries without a KV scan (0 or absent: none). */
   hotEvents?: number;
+  /** Most events below that window whose keys it scans into a filter (default 1,000,000). */
+  hotBelowMax?: number;
+  /** Keys that filter is first sized for (it grows as needed). */
+  hotBelowCapacity?: number;
   /** How often that window reads the change feed when no query asks sooner, in ms. */
   feedPollMs?: number;
 }
@@ -99,7 +103,12 @@ export class KvStore implements NStore {
     this.#retention = opts.retention ?? (() => undefined);
     this.#feedTtlMs = opts.feedTtlMs ?? 10 * 60_000;
     if (opts.hotEvents) {
-      this.#hot = new HotMirror(kv, { max: opts.hotEvents, pollMs: opts.feedPollMs });
+      this.#hot = new HotMirror(kv, {
+        max: opts.hotEvents,
+        pollMs: opts.feedPollMs,
+        belowMax: opts.hotBelowMax,
+        belowCapacity: opts.hotBelowCapacity,
+      });
       this.#hot.start().catch((err) => console.error("hot events: not kept:", err));
     }
   }
