@@ -127,6 +127,13 @@ export class HotEvents {
     if (token === this.#below) { for (const key of listKeys(ev)) token.add(key); }
   }
 
+  /** Give up the filter begun with `token` (the store below is too large to keep one). */
+  dropBelow(token: KeyFilter): void {
+    if (token !== this.#below) return;
+    this.#below = undefined;
+    this.#belowDone = false;
+  }
+
   /** The scan begun with `token` saw every event below the window. */
   finishBelow(token: KeyFilter): void {
     if (token === this.#below) this.#belowDone = true;
@@ -137,9 +144,12 @@ export class HotEvents {
     return this.#belowDone;
   }
 
-  /** True when a new scan below the window would pay: none yet, or the filter is too full. */
+  /**
+   * True when a scan below the window is due: none finished yet (none begun, or one failed), or
+   * the filter is too full. The caller runs one scan at a time.
+   */
   get belowWanted(): boolean {
-    return this.#low !== -Infinity && (!this.#below || this.#below.full);
+    return this.#low !== -Infinity && (!this.#belowDone || !!this.#below?.full);
   }
 
   #noteBelow(ev: NostrEvent): void {

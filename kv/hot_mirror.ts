@@ -33,6 +33,9 @@ interface State {
 
 const decoder = new TextDecoder();
 
+/** Most keys a filter below the window is sized for (1.25 bytes each: 40 MB). */
+const MAX_BELOW_KEYS = 32_000_000;
+
 /** Removals remembered while unproven beyond this many make the window load again. */
 const MAX_REMOVALS = 200_000;
 
@@ -71,6 +74,9 @@ export class HotMirror {
   #belowMax: number;
   /** The store below the window was too large to scan: do not try again. */
   #belowTooLarge = false;
+  /** Scans below that failed in a row, and when the next may begin (Date.now()). */
+  #belowFailures = 0;
+  #belowRetryAt = 0;
   /** The proof read: REQs that arrive together share one `kv.get`. */
   #feedCount: FreshRead<Deno.KvEntryMaybe<Deno.KvU64>>;
 
@@ -94,6 +100,7 @@ export class HotMirror {
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#syncing;
+    await this.#belowScan;
     await this.#state?.tailer.close();
     this.#state = undefined;
   }
@@ -322,10 +329,17 @@ export class HotMirror {
    */
   #scanBelow(s: State): void {
     if (this.#belowScan || this.#belowTooLarge || this.#closed || this.#belowMax === 0) return;
-    if (!s.events.belowWanted) return;
+    if (!s.events.belowWanted || Date.now() < this.#belowRetryAt) return;
     this.#belowScan = this.#fillBelow(s)
+      .then(() => {
+        this.#belowFailures = 0;
+      })
       .catch((err) => {
-        if (!this.#closed && !isLocked(err)) console.error("hot events: scan below failed:", err);
+        if (this.#closed) return;
+        // The unfinished filter vouches for nothing; a later round tries again, backing off.
+        this.#belowFailures++;
+        this.#belowRetryAt = Date.now() + Math.min(60_000, 100 * 2 ** this.#belowFailures);
+        if (!isLocked(err)) console.error("hot events: scan below failed, will retry:", err);
       })
       .finally(() => this.#belowScan = undefined);
   }
@@ -349,8 +363,9 @@ export class HotMirror {
     };
     for await (const entry of iter) {
       if (this.#closed || this.#state !== s) return;
-      if (++scanned > this.#belowMax) {
+      if (++scanned > this.#belowMax || 4 * token.added > MAX_BELOW_KEYS) {
         this.#belowTooLarge = true;
+        events.dropBelow(token);
         return void console.warn(
           `hot events: more than NEXUS_HOT_BELOW_MAX=${this.#belowMax} events below the window; ` +
             "filters reaching below it scan KV",
@@ -364,14 +379,15 @@ export class HotMirror {
         // More below than it was sized for: start again with room to spare (each restart at
         // least quadruples, so the wasted scans cost less than the last one).
         this.#belowCapacity = 4 * token.added;
+        if (this.#closed || this.#state !== s) return;
         return this.#fillBelow(s);
       }
     }
     await addLarge();
     if (this.#closed || this.#state !== s) return;
     events.finishBelow(token);
-    // A filter that filled up is scanned again, sized for what it took.
-    this.#belowCapacity = Math.max(this.#belowCapacity, 2 * token.added);
+    // Room for three times as many keys again before eviction fills it and a new scan is due.
+    this.#belowCapacity = Math.min(MAX_BELOW_KEYS, Math.max(this.#belowCapacity, 4 * token.added));
   }
 
   /** The newest events from the created index, as many as the window holds. */

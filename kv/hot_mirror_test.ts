@@ -564,3 +564,45 @@ Deno.test("hot events: the keys below grow past their first size, and are not sc
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("hot events: a scan below the window that fails is tried again", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nexus-below-retry-" });
+  const path = `${dir}/kv.sqlite`;
+  const writer = new KvStore(await Deno.openKv(path));
+  let failures = 1;
+  const real = await Deno.openKv(path);
+  const kv = new Proxy(real, {
+    get(target, prop) {
+      if (prop === "list") {
+        return (sel: Deno.KvListSelector, o?: Deno.KvListOptions) => {
+          // The scan below the window (the only list with an end in the created index) fails once.
+          if ("end" in sel && sel.end[0] === P.created && failures-- > 0) {
+            return (async function* () {
+              yield* [];
+              throw new Error("transient KV error");
+            })();
+          }
+          return target.list(sel, o);
+        };
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  let reader: KvStore | undefined;
+  try {
+    for (let i = 0; i < 50; i++) {
+      await writer.event(fake({ created_at: 1_700_000_000 + i, tags: [["t", `v${i}`]] }));
+    }
+    reader = new KvStore(kv, { hotEvents: 10, feedPollMs: 20 });
+    await reader.hot!.start();
+    await belowKnown(reader);
+    assertEquals(failures, -1, "the first scan failed, a second one ran");
+    assertEquals(await reader.query([{ "#t": ["nobody"] }]), []);
+    assertEquals(reader.hot!.answeredByBelow, 1);
+  } finally {
+    await reader?.close();
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
