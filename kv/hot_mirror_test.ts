@@ -367,51 +367,82 @@ Deno.test("hot events: a proof read before the window was loaded again does not 
   }
 });
 
-Deno.test("hot events: a REQ or COUNT that arrives while a proof read is pending waits for a later one", async () => {
-  // One ["fb"] read is taken before a commit on another handle and delivered after its OK: a
-  // query asked after that OK must not be vouched for by it.
-  const dir = await Deno.makeTempDir({ prefix: "nexus-pending-proof-" });
-  const path = `${dir}/kv.sqlite`;
-  const writer = new KvStore(await Deno.openKv(path));
-  const ctl = { hold: false, release: undefined as undefined | (() => void) };
-  const real = await Deno.openKv(path);
-  const kv = new Proxy(real, {
+/**
+ * A KV file with a plain store writing to it, for tests that open their own readers on the same
+ * file (closed by the test before this returns).
+ */
+async function withFile(fn: (path: string, writer: KvStore) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "nexus-hot-file-" });
+  const writer = new KvStore(await Deno.openKv(`${dir}/kv.sqlite`));
+  try {
+    await fn(`${dir}/kv.sqlite`, writer);
+  } finally {
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A real KV handle whose `get` and `list` calls go through the given wrappers. */
+function hooked(
+  real: Deno.Kv,
+  hooks: {
+    get?: (key: Deno.KvKey, read: () => Promise<Deno.KvEntryMaybe<unknown>>) => Promise<unknown>;
+    list?: (sel: Deno.KvListSelector, read: () => Deno.KvListIterator<unknown>) => unknown;
+  },
+): Deno.Kv {
+  return new Proxy(real, {
     get(target, prop) {
-      if (prop === "get") {
-        return async (key: Deno.KvKey) => {
-          const r = await target.get(key); // the snapshot is taken now, only delivered late
-          if (key[0] === P.feedBump && ctl.hold) {
-            ctl.hold = false;
-            await new Promise<void>((res) => ctl.release = res);
-          }
-          return r;
-        };
+      if (prop === "get" && hooks.get) {
+        return (key: Deno.KvKey) => hooks.get!(key, () => target.get(key));
+      }
+      if (prop === "list" && hooks.list) {
+        return (sel: Deno.KvListSelector, o?: Deno.KvListOptions) =>
+          hooks.list!(sel, () => target.list(sel, o));
       }
       const v = Reflect.get(target, prop);
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
-  const reader = new KvStore(kv, { hotEvents: 1000, feedPollMs: 3_600_000 });
-  try {
-    await writer.event(fake({ kind: 1, created_at: 1_700_000_000 }));
-    await reader.hot!.start();
-    await reader.hot!.poll();
-    ctl.hold = true;
-    const first = reader.query([{ kinds: [1] }]);
-    while (!ctl.release) await new Promise((r) => setTimeout(r, 1));
-    const ev = fake({ kind: 1, created_at: 1_700_000_001 });
-    assert((await writer.event(ev)).stored);
-    const req = reader.query([{ ids: [ev.id] }]);
-    const count = reader.count([{ kinds: [1] }]);
-    ctl.release();
-    assertEquals((await first).length, 1);
-    assertEquals((await req).map((e) => e.id), [ev.id]);
-    assertEquals(await count, 2);
-  } finally {
-    await reader.close();
-    await writer.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+}
+
+/** True for the scan below the window: the only list with an end in the created index. */
+const isBelowScan = (sel: Deno.KvListSelector) => "end" in sel && sel.end[0] === P.created;
+
+Deno.test("hot events: a REQ or COUNT that arrives while a proof read is pending waits for a later one", async () => {
+  // One ["fb"] read is taken before a commit on another handle and delivered after its OK: a
+  // query asked after that OK must not be vouched for by it.
+  await withFile(async (path, writer) => {
+    const ctl = { hold: false, release: undefined as undefined | (() => void) };
+    const kv = hooked(await Deno.openKv(path), {
+      get: async (key, read) => {
+        const r = await read(); // the snapshot is taken now, only delivered late
+        if (key[0] === P.feedBump && ctl.hold) {
+          ctl.hold = false;
+          await new Promise<void>((res) => ctl.release = res);
+        }
+        return r;
+      },
+    });
+    const reader = new KvStore(kv, { hotEvents: 1000, feedPollMs: 3_600_000 });
+    try {
+      await writer.event(fake({ kind: 1, created_at: 1_700_000_000 }));
+      await reader.hot!.start();
+      await reader.hot!.poll();
+      ctl.hold = true;
+      const first = reader.query([{ kinds: [1] }]);
+      while (!ctl.release) await new Promise((r) => setTimeout(r, 1));
+      const ev = fake({ kind: 1, created_at: 1_700_000_001 });
+      assert((await writer.event(ev)).stored);
+      const req = reader.query([{ ids: [ev.id] }]);
+      const count = reader.count([{ kinds: [1] }]);
+      ctl.release();
+      assertEquals((await first).length, 1);
+      assertEquals((await req).map((e) => e.id), [ev.id]);
+      assertEquals(await count, 2);
+    } finally {
+      await reader.close();
+    }
+  });
 });
 
 /** Wait until the window knows the keys of every event below it. */
@@ -465,144 +496,118 @@ Deno.test("hot events: a filter no event below the window can match is answered 
 });
 
 Deno.test("hot events: an event stored below the window while the scan below it runs is not missed", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "nexus-below-scan-" });
-  const path = `${dir}/kv.sqlite`;
-  const writer = new KvStore(await Deno.openKv(path));
-  const gate = { hold: false, reached: undefined as undefined | (() => void), go: () => {} };
-  const reached = new Promise<void>((r) => gate.reached = r);
-  const resume = new Promise<void>((r) => gate.go = r);
-  const real = await Deno.openKv(path);
-  const kv = new Proxy(real, {
-    get(target, prop) {
-      if (prop === "list") {
-        return (sel: Deno.KvListSelector, o?: Deno.KvListOptions) => {
-          const it = target.list(sel, o);
-          // The scan below the window: pause it after its first entry.
-          if (!("end" in sel) || sel.end[0] !== P.created || !gate.hold) return it;
-          gate.hold = false;
-          return (async function* () {
-            let first = true;
-            for await (const e of it) {
-              yield e;
-              if (first) {
-                first = false;
-                gate.reached!();
-                await resume;
-              }
+  await withFile(async (path, writer) => {
+    const gate = { hold: false, reached: () => {}, go: () => {} };
+    const reached = new Promise<void>((r) => gate.reached = r);
+    const resume = new Promise<void>((r) => gate.go = r);
+    const kv = hooked(await Deno.openKv(path), {
+      list: (sel, read) => {
+        const it = read();
+        if (!isBelowScan(sel) || !gate.hold) return it;
+        gate.hold = false;
+        // Pause the scan after its first entry.
+        return (async function* () {
+          let first = true;
+          for await (const e of it) {
+            yield e;
+            if (first) {
+              first = false;
+              gate.reached();
+              await resume;
             }
-          })();
-        };
+          }
+        })();
+      },
+    });
+    let reader: KvStore | undefined;
+    try {
+      for (let i = 0; i < 40; i++) {
+        await writer.event(fake({ created_at: 1_700_000_000 + i, tags: [["t", `v${i}`]] }));
       }
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-  let reader: KvStore | undefined;
-  try {
-    for (let i = 0; i < 40; i++) {
-      await writer.event(fake({ created_at: 1_700_000_000 + i, tags: [["t", `v${i}`]] }));
+      gate.hold = true;
+      // (A store starts loading its window when it is made: after the writes, so it is full.)
+      reader = new KvStore(kv, { hotEvents: 10, feedPollMs: 3_600_000 });
+      await reader.hot!.start();
+      await reached;
+      // The scan has passed the oldest keys; this one sorts before all of them.
+      const old = fake({ created_at: 1_600_000_000, tags: [["t", "during"]] });
+      assert((await writer.event(old)).stored);
+      await reader.hot!.poll();
+      gate.go();
+      await belowKnown(reader);
+      // The filter is in use: a value nothing carries is answered from memory ...
+      const below = reader.hot!.answeredByBelow;
+      assertEquals(await reader.query([{ "#t": ["nobody"] }]), []);
+      assertEquals(reader.hot!.answeredByBelow, below + 1);
+      // ... and the one stored during the scan is known to it, so KV answers.
+      assertEquals((await reader.query([{ "#t": ["during"] }])).map((e) => e.id), [old.id]);
+      assertEquals(await reader.count([{ "#t": ["during"] }]), 1);
+    } finally {
+      await reader?.close();
     }
-    gate.hold = true;
-    // (A store starts loading its window when it is made: after the writes, so it is full.)
-    reader = new KvStore(kv, { hotEvents: 10, feedPollMs: 3_600_000 });
-    await reader.hot!.start();
-    await reached;
-    // The scan has passed the oldest keys; this one sorts before all of them.
-    const old = fake({ created_at: 1_600_000_000, tags: [["t", "during"]] });
-    assert((await writer.event(old)).stored);
-    await reader.hot!.poll();
-    gate.go();
-    await belowKnown(reader);
-    // The filter is in use: a value nothing carries is answered from memory ...
-    const below = reader.hot!.answeredByBelow;
-    assertEquals(await reader.query([{ "#t": ["nobody"] }]), []);
-    assertEquals(reader.hot!.answeredByBelow, below + 1);
-    // ... and the one stored during the scan is known to it, so KV answers.
-    assertEquals((await reader.query([{ "#t": ["during"] }])).map((e) => e.id), [old.id]);
-    assertEquals(await reader.count([{ "#t": ["during"] }]), 1);
-  } finally {
-    await reader?.close();
-    await writer.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("hot events: the keys below grow past their first size, and are not scanned past the cap", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "nexus-below-cap-" });
-  const path = `${dir}/kv.sqlite`;
-  const writer = new KvStore(await Deno.openKv(path));
-  const stored: NostrEvent[] = [];
-  const open = (opts: { hotBelowMax?: number; hotBelowCapacity?: number }) =>
-    Deno.openKv(path).then((kv) => new KvStore(kv, { hotEvents: 10, ...opts }));
-  const readers: KvStore[] = [];
-  try {
-    for (let i = 0; i < 60; i++) {
-      const ev = fake({ created_at: 1_700_000_000 + i, tags: [["t", `v${i}`]] });
-      await writer.event(ev);
-      stored.push(ev);
-    }
-    // Room for 20 keys, 50 events below with two keys each: the scan starts again, bigger.
-    const grown = await open({ hotBelowCapacity: 20 });
-    // Below the cap of 30 events: no filter, every filter reaching below reads KV.
-    const capped = await open({ hotBelowMax: 30 });
-    const off = await open({ hotBelowMax: 0 });
-    readers.push(grown, capped, off);
-    for (const r of readers) await r.hot!.start();
-    await belowKnown(grown);
-    await new Promise((r) => setTimeout(r, 50));
-    assert(!capped.hot!.belowKnown && !off.hot!.belowKnown);
-    for (const r of readers) {
-      for (const v of ["v0", "v49", "v59", "nobody"]) {
-        assertEquals(ids(await r.query([{ "#t": [v] }])), expected(stored, { "#t": [v] }));
+  await withFile(async (path, writer) => {
+    const stored: NostrEvent[] = [];
+    const open = (opts: { hotBelowMax?: number; hotBelowCapacity?: number }) =>
+      Deno.openKv(path).then((kv) => new KvStore(kv, { hotEvents: 10, ...opts }));
+    const readers: KvStore[] = [];
+    try {
+      for (let i = 0; i < 60; i++) {
+        const ev = fake({ created_at: 1_700_000_000 + i, tags: [["t", `v${i}`]] });
+        await writer.event(ev);
+        stored.push(ev);
       }
+      // Room for 20 keys, 50 events below with three keys each: the scan starts again, bigger.
+      const grown = await open({ hotBelowCapacity: 20 });
+      // Below the cap of 30 events: no filter, every filter reaching below reads KV.
+      const capped = await open({ hotBelowMax: 30 });
+      const off = await open({ hotBelowMax: 0 });
+      readers.push(grown, capped, off);
+      for (const r of readers) await r.hot!.start();
+      await belowKnown(grown);
+      await new Promise((r) => setTimeout(r, 50));
+      assert(!capped.hot!.belowKnown && !off.hot!.belowKnown);
+      for (const r of readers) {
+        for (const v of ["v0", "v49", "v59", "nobody"]) {
+          assertEquals(ids(await r.query([{ "#t": [v] }])), expected(stored, { "#t": [v] }));
+        }
+      }
+      assertEquals(grown.hot!.answeredByBelow, 2); // v59 (held) and "nobody"
+      assertEquals(capped.hot!.answeredByBelow + off.hot!.answeredByBelow, 0);
+    } finally {
+      for (const r of readers) await r.close();
     }
-    assertEquals(grown.hot!.answeredByBelow, 2); // v59 (held) and "nobody"
-    assertEquals(capped.hot!.answeredByBelow + off.hot!.answeredByBelow, 0);
-  } finally {
-    for (const r of readers) await r.close();
-    await writer.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("hot events: a scan below the window that fails is tried again", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "nexus-below-retry-" });
-  const path = `${dir}/kv.sqlite`;
-  const writer = new KvStore(await Deno.openKv(path));
-  let failures = 1;
-  const real = await Deno.openKv(path);
-  const kv = new Proxy(real, {
-    get(target, prop) {
-      if (prop === "list") {
-        return (sel: Deno.KvListSelector, o?: Deno.KvListOptions) => {
-          // The scan below the window (the only list with an end in the created index) fails once.
-          if ("end" in sel && sel.end[0] === P.created && failures-- > 0) {
-            return (async function* () {
-              yield* [];
-              throw new Error("transient KV error");
-            })();
-          }
-          return target.list(sel, o);
-        };
+  await withFile(async (path, writer) => {
+    let failures = 1;
+    const kv = hooked(await Deno.openKv(path), {
+      list: (sel, read) =>
+        isBelowScan(sel) && failures-- > 0
+          ? (async function* () {
+            yield* [];
+            throw new Error("transient KV error");
+          })()
+          : read(),
+    });
+    let reader: KvStore | undefined;
+    try {
+      for (let i = 0; i < 50; i++) {
+        await writer.event(fake({ created_at: 1_700_000_000 + i, tags: [["t", `v${i}`]] }));
       }
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-  let reader: KvStore | undefined;
-  try {
-    for (let i = 0; i < 50; i++) {
-      await writer.event(fake({ created_at: 1_700_000_000 + i, tags: [["t", `v${i}`]] }));
+      reader = new KvStore(kv, { hotEvents: 10, feedPollMs: 20 });
+      await reader.hot!.start();
+      await belowKnown(reader);
+      assertEquals(failures, -1, "the first scan failed, a second one ran");
+      assertEquals(await reader.query([{ "#t": ["nobody"] }]), []);
+      assertEquals(reader.hot!.answeredByBelow, 1);
+    } finally {
+      await reader?.close();
     }
-    reader = new KvStore(kv, { hotEvents: 10, feedPollMs: 20 });
-    await reader.hot!.start();
-    await belowKnown(reader);
-    assertEquals(failures, -1, "the first scan failed, a second one ran");
-    assertEquals(await reader.query([{ "#t": ["nobody"] }]), []);
-    assertEquals(reader.hot!.answeredByBelow, 1);
-  } finally {
-    await reader?.close();
-    await writer.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
