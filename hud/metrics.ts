@@ -87,6 +87,14 @@ export function toPrometheus(r: StatsReport): string {
     }, hot.filters_from_kv_total]],
   );
   metric(
+    "count_filters_total",
+    "counter",
+    "COUNT filters by where their events came from: the in-memory window or a KV scan.",
+    [[{ source: "memory" }, hot.count_filters_from_memory_total], [{
+      source: "kv",
+    }, hot.count_filters_from_kv_total]],
+  );
+  metric(
     "hot_events",
     "gauge",
     "Events held in memory by each isolate's window.",

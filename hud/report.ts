@@ -70,6 +70,8 @@ export interface StatsReport {
       held_max: number;
       filters_from_memory_total: number;
       filters_from_kv_total: number;
+      count_filters_from_memory_total: number;
+      count_filters_from_kv_total: number;
     };
   };
   market: MarketSummary;
@@ -137,6 +139,8 @@ export function buildReport(
         held_max: agg.cache.held,
         filters_from_memory_total: agg.cache.from_memory,
         filters_from_kv_total: agg.cache.from_storage,
+        count_filters_from_memory_total: agg.cache.counts_from_memory,
+        count_filters_from_kv_total: agg.cache.counts_from_storage,
       },
     },
     market,

@@ -97,6 +97,7 @@ export class KvStore implements NStore {
   #known = new RecentIds(50_000);
   #hot: HotMirror | undefined;
   #scanned = 0;
+  #countsScanned = 0;
 
   constructor(kv: Deno.Kv, opts: KvStoreOptions = {}) {
     this.kv = kv;
@@ -119,6 +120,8 @@ export class KvStore implements NStore {
       held: this.#hot?.size ?? 0,
       fromMemory: this.#hot?.hits ?? 0,
       fromStorage: this.#scanned,
+      countsFromMemory: this.#hot?.countHits ?? 0,
+      countsFromStorage: this.#countsScanned,
     };
   }
 
@@ -183,6 +186,7 @@ export class KvStore implements NStore {
         for (const ev of answer) ids.add(ev.id);
         continue;
       }
+      this.#countsScanned++;
       await scanFilter(this.kv, { ...f, limit: undefined }, now, 1000, (ev) => {
         ids.add(ev.id);
         return !opts.signal?.aborted;

@@ -31,6 +31,10 @@ export interface CacheStats {
   fromMemory: number;
   /** Query filters answered by scanning storage. */
   fromStorage: number;
+  /** COUNT filters answered from memory. */
+  countsFromMemory: number;
+  /** COUNT filters answered by scanning storage. */
+  countsFromStorage: number;
 }
 
 /** A Nostr event store: Deno KV and in-memory stores implement the same contract. */

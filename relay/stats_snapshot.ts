@@ -34,8 +34,17 @@ export interface IsolateSnapshot {
   short: Series;
   /** Per-minute counts of the HOUR_MINUTES minutes ending with the minute holding `at`. */
   hour: Series;
-  /** The store's in-memory window: events held, and filters answered from it and from storage. */
-  cache: { held: number; from_memory: number; from_storage: number };
+  /**
+   * The store's in-memory window: events held, and REQ and COUNT filters answered from it and
+   * from storage.
+   */
+  cache: {
+    held: number;
+    from_memory: number;
+    from_storage: number;
+    counts_from_memory: number;
+    counts_from_storage: number;
+  };
 }
 
 /** Gauges the Stats class does not own (read from the relay when a snapshot is taken). */
@@ -82,6 +91,8 @@ export function takeSnapshot(id: string, stats: Stats, gauges: Gauges): IsolateS
       held: gauges.cache?.held ?? 0,
       from_memory: gauges.cache?.fromMemory ?? 0,
       from_storage: gauges.cache?.fromStorage ?? 0,
+      counts_from_memory: gauges.cache?.countsFromMemory ?? 0,
+      counts_from_storage: gauges.cache?.countsFromStorage ?? 0,
     },
   };
 }
@@ -113,7 +124,13 @@ export function sumSnapshots(snaps: IsolateSnapshot[], now: number): AggregateSt
     short: Object.fromEntries(FLOWS.map((f) => [f, zeros(SHORT_SECONDS)])) as Series,
     hour: Object.fromEntries(FLOWS.map((f) => [f, zeros(HOUR_MINUTES)])) as Series,
     // Each isolate holds its own copy: `held` is the largest, the per-isolate figures are listed.
-    cache: { held: 0, from_memory: 0, from_storage: 0 },
+    cache: {
+      held: 0,
+      from_memory: 0,
+      from_storage: 0,
+      counts_from_memory: 0,
+      counts_from_storage: 0,
+    },
     isolates: [],
   };
   const kinds = new Map<number, number>();
@@ -146,6 +163,8 @@ export function sumSnapshots(snaps: IsolateSnapshot[], now: number): AggregateSt
     out.cache.held = Math.max(out.cache.held, s.cache?.held ?? 0);
     out.cache.from_memory += s.cache?.from_memory ?? 0;
     out.cache.from_storage += s.cache?.from_storage ?? 0;
+    out.cache.counts_from_memory += s.cache?.counts_from_memory ?? 0;
+    out.cache.counts_from_storage += s.cache?.counts_from_storage ?? 0;
   }
   out.kinds = topKinds(kinds, KINDS_PER_ISOLATE);
   out.peak_connections = Math.max(out.peak_connections, out.connections);

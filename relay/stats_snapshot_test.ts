@@ -14,13 +14,13 @@ Deno.test("sumSnapshots adds isolates and aligns their windows to one moment", (
   b.refuse("rate-limited: slow down");
   const snapB = takeSnapshot("b", b, {
     subscriptions: 3,
-    cache: { held: 40, fromMemory: 5, fromStorage: 2 },
+    cache: { held: 40, fromMemory: 5, fromStorage: 2, countsFromMemory: 4, countsFromStorage: 1 },
   });
   now += 2000; // b's snapshot is now two seconds old
   a.accept(1);
   const snapA = takeSnapshot("a", a, {
     subscriptions: 1,
-    cache: { held: 30, fromMemory: 7, fromStorage: 1 },
+    cache: { held: 30, fromMemory: 7, fromStorage: 1, countsFromMemory: 2, countsFromStorage: 6 },
   });
   const sum = sumSnapshots([snapA, snapB], now);
   assertEquals([sum.connections, sum.subscriptions, sum.totals.stored], [3, 4, 4]);
@@ -32,5 +32,11 @@ Deno.test("sumSnapshots adds isolates and aligns their windows to one moment", (
   assertEquals(sum.short.stored.slice(SHORT_SECONDS - 3), [3, 0, 1]);
   assertEquals(sum.isolates.map((i) => [i.id, i.hot_events]), [["a", 30], ["b", 40]]);
   // Each isolate holds its own copy of the window: the largest, not the sum.
-  assertEquals(sum.cache, { held: 40, from_memory: 12, from_storage: 3 });
+  assertEquals(sum.cache, {
+    held: 40,
+    from_memory: 12,
+    from_storage: 3,
+    counts_from_memory: 6,
+    counts_from_storage: 7,
+  });
 });

@@ -203,9 +203,8 @@ Deno.test("two relay processes on one KV file: a REQ or COUNT on one sees what t
   const agent = new Agent();
   const pub = await Client.connect(b.url);
   const sub = await Client.connect(a.url);
-  const fromMemory = async () =>
-    (await (await fetch(`${a.http}/api/stats`)).json()).storage.hot_events
-      .filters_from_memory_total as number;
+  const hot = async () => (await (await fetch(`${a.http}/api/stats`)).json()).storage.hot_events;
+  const fromMemory = async () => (await hot()).filters_from_memory_total as number;
   const stored: string[] = [];
   let asked = 0;
   const ask = async () => {
@@ -236,7 +235,11 @@ Deno.test("two relay processes on one KV file: a REQ or COUNT on one sees what t
   const before = await fromMemory();
   assertEquals(await ask(), got);
   assertEquals(await fromMemory(), before + 1, "answered from memory");
+  const counted = (await hot()).count_filters_from_memory_total as number;
   assertEquals(await sub.count("c2", { authors: [agent.pubkey] }), got.length);
+  // Two store counts, both from memory: the filter, and its private-kinds part (NIP-42, subtracted
+  // for a connection that has not authenticated).
+  assertEquals((await hot()).count_filters_from_memory_total, counted + 2, "counted from memory");
   for (const c of [pub, sub]) await c.close();
   for (const p of [a, b]) await stopRelay(p);
 });
