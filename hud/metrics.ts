@@ -78,22 +78,19 @@ export function toPrometheus(r: StatsReport): string {
     r.kinds.top.map((k) => [{ kind: k.kind }, k.count]),
   );
   const hot = r.storage.hot_events;
-  metric(
-    "req_filters_total",
-    "counter",
-    "REQ filters by where their stored events came from: the in-memory window or a KV scan.",
-    [[{ source: "memory" }, hot.filters_from_memory_total], [{
-      source: "kv",
-    }, hot.filters_from_kv_total]],
-  );
-  metric(
-    "count_filters_total",
-    "counter",
-    "COUNT filters by where their events came from: the in-memory window or a KV scan.",
-    [[{ source: "memory" }, hot.count_filters_from_memory_total], [{
-      source: "kv",
-    }, hot.count_filters_from_kv_total]],
-  );
+  for (
+    const [verb, memory, kv] of [
+      ["req", hot.filters_from_memory_total, hot.filters_from_kv_total],
+      ["count", hot.count_filters_from_memory_total, hot.count_filters_from_kv_total],
+    ] as const
+  ) {
+    metric(
+      `${verb}_filters_total`,
+      "counter",
+      `${verb.toUpperCase()} filters by where their events came from: the in-memory window or KV.`,
+      [[{ source: "memory" }, memory], [{ source: "kv" }, kv]],
+    );
+  }
   metric(
     "hot_events",
     "gauge",
