@@ -5,6 +5,8 @@
  * that corks its writes would do). Prints the server's user and system CPU per frame. Run
  * `deno run -A bench/ws_frames.ts [frames=200000] [batch=50]`.
  */
+import { processCpuSeconds } from "./relay_process.ts";
+
 const [mode, portArg] = Deno.args;
 const PAYLOAD = `["EVENT","s0",${JSON.stringify({ content: "x".repeat(600 - 29) })}]`;
 const bytes = new TextEncoder().encode(PAYLOAD);
@@ -80,8 +82,8 @@ if (mode === "ws") {
   }
 }
 
+/** User and system CPU seconds of a process. */
 async function cpu(pid: number): Promise<number[]> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return [Number(f[11]) / 100, Number(f[12]) / 100];
+  const [all, sys] = [await processCpuSeconds(pid), await processCpuSeconds(pid, "system")];
+  return [all - sys, sys];
 }

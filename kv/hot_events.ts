@@ -124,7 +124,7 @@ export class HotEvents {
 
   /** Add an event found below the window by the scan begun with `token`. */
   addBelow(token: KeyFilter, ev: Pick<NostrEvent, "kind" | "pubkey" | "tags">): void {
-    if (token === this.#below) { for (const key of listKeys(ev)) token.add(key); }
+    if (token === this.#below) this.#noteBelow(ev);
   }
 
   /** Give up the filter begun with `token` (the store below is too large to keep one). */
@@ -152,7 +152,7 @@ export class HotEvents {
     return this.#low !== -Infinity && (!this.#belowDone || !!this.#below?.full);
   }
 
-  #noteBelow(ev: NostrEvent): void {
+  #noteBelow(ev: Pick<NostrEvent, "kind" | "pubkey" | "tags">): void {
     if (this.#below) { for (const key of listKeys(ev)) this.#below.add(key); }
   }
 

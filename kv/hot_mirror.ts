@@ -367,8 +367,8 @@ export class HotMirror {
         this.#belowTooLarge = true;
         events.dropBelow(token);
         return void console.warn(
-          `hot events: more than NEXUS_HOT_BELOW_MAX=${this.#belowMax} events below the window; ` +
-            "filters reaching below it scan KV",
+          `hot events: more than NEXUS_HOT_BELOW_MAX=${this.#belowMax} events, or more than ` +
+            `${MAX_BELOW_KEYS / 4} keys, below the window; filters reaching below it scan KV`,
         );
       }
       const v = decodeEntry(entry.value);
