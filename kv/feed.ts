@@ -202,6 +202,8 @@ export class FeedTailer {
         }, { batchSize: 500 });
         let expect = pos + 1;
         for await (const entry of iter) {
+          // close() waits for this read: stop at the next entry rather than replay a backlog.
+          if (this.#closed) return;
           const seq = entry.key[2] as number;
           // A change handled another way meanwhile (see advance) is not handed on twice.
           if (seq <= (this.#pos.get(writer) ?? 0)) {

@@ -71,6 +71,24 @@ Deno.test("feed: poll() called while a read runs resolves only after a read that
   });
 });
 
+Deno.test("feed: close() during a backlog's replay stops it at the next entry", async () => {
+  const opts = { pollMs: 600_000, readOnWatch: () => false, deferMs: 500_000 };
+  await withFeed(opts, async (writer) => {
+    for (let i = 0; i < 50; i++) await writer.event(fake({ content: `backlog ${i}` }));
+    // A second tailer on the writer's own handle, closed by its handler at the first entry.
+    let handed = 0;
+    let closing: Promise<void> | undefined;
+    const t: FeedTailer = new FeedTailer(writer.kv, () => {
+      handed++;
+      closing ??= t.close();
+    }, opts);
+    await t.start(new Map()); // no positions: every writer's whole log is new
+    await t.poll();
+    await closing;
+    assertEquals(handed, 1, "close() let the replay run on");
+  });
+});
+
 Deno.test("feed: after close() a tailer holds nothing that keeps the process alive", async () => {
   const dir = await Deno.makeTempDir({ prefix: "nexus-feed-" });
   const script = `${dir}/tail.ts`;
