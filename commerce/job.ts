@@ -66,9 +66,27 @@ export interface Job {
   targets: string[];
   providers: Map<string, ProviderTrack>;
   cancelled: boolean;
-  /** False while only feedback or results were seen (they can arrive before the request). */
+  /** False while only feedback, results or deletions were seen (they can precede the request). */
   requestSeen: boolean;
+  /** Who asked to delete the job before its request arrived: only its author's request counts. */
+  cancelledBy: string[];
+  /** Answers that arrived before the request, applied (and checked) once it does. */
+  pending: Answer[];
 }
+
+/** A feedback (kind 7000) or result (6000-6999) as the board needs it. */
+export interface Answer {
+  kind: number;
+  pubkey: string;
+  /** The feedback's `status` tag. */
+  status: string | undefined;
+  created_at: number;
+  /** When it was seen (ms). */
+  ms: number;
+}
+
+/** Answers kept for a request not seen yet; anyone can publish answers, so they are bounded. */
+const MAX_PENDING = 64;
 
 /** A job known only from an answer to it, until (if ever) the request itself arrives. */
 export function placeholderJob(
@@ -90,6 +108,8 @@ export function placeholderJob(
     providers: new Map(),
     cancelled: false,
     requestSeen: false,
+    cancelledBy: [],
+    pending: [],
   };
 }
 
@@ -108,6 +128,25 @@ export function applyRequest(
   job.encrypted = ev.tags.some((t) => t[0] === "encrypted");
   job.targets = ev.tags.filter((t) => t[0] === "p" && t[1]).map((t) => t[1]!);
   job.requestSeen = true;
+  // NIP-09: a deletion by anyone but the request's author cancels nothing.
+  job.cancelled = job.cancelledBy.includes(ev.pubkey);
+  const pending = job.pending;
+  job.cancelledBy = [];
+  job.pending = [];
+  for (const a of pending) applyAnswer(job, a);
+}
+
+/**
+ * Record a feedback or result. Before the request is seen it waits (bounded); after, a result
+ * counts only when its kind is the request's plus 1000, as NIP-90 requires.
+ */
+export function applyAnswer(job: Job, a: Answer): void {
+  if (!job.requestSeen) {
+    if (job.pending.length < MAX_PENDING) job.pending.push(a);
+    return;
+  }
+  if (a.kind === 7000) applyFeedback(job, a.pubkey, a.status, a.created_at, a.ms);
+  else if (a.kind === job.kind + 1000) applyResult(job, a.pubkey, a.ms);
 }
 
 function track(job: Job, pubkey: string): ProviderTrack {

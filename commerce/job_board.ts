@@ -10,9 +10,8 @@ import { RecentIds } from "../nostr/recent_ids.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
 import { type Handler, Handlers, isJobRequestKind } from "./handlers.ts";
 import {
-  applyFeedback,
+  applyAnswer,
   applyRequest,
-  applyResult,
   firstOf,
   type Job,
   type JobState,
@@ -122,7 +121,13 @@ export class JobBoard implements MarketSource {
   readonly handlers = new Handlers();
   /** Resolves when the first rebuild from the store has finished. */
   ready: Promise<void> = Promise.resolve();
+  /** Jobs whose request was seen, oldest first. */
   #jobs = new Map<string, Job>();
+  /**
+   * Jobs known only from answers or deletions, kept apart (and bounded apart) so that answers to
+   * requests never seen can neither count in the stats nor push real jobs out.
+   */
+  #unseen = new Map<string, Job>();
   #seen = new RecentIds(SEEN_MAX);
   #version = 0;
   #sorted: Job[] | undefined;
@@ -208,34 +213,32 @@ export class JobBoard implements MarketSource {
     else if (ev.kind === 1985) this.reputation.add(ev);
     else if (ev.kind === 5) this.#delete(ev);
     else if (isJobRequestKind(ev.kind)) {
-      const job = this.#job(ev.id, ev.kind, ev.pubkey, ev.created_at, expiry);
-      if (!job.requestSeen) applyRequest(job, ev, ms, expiry);
+      if (this.#jobs.has(ev.id)) return;
+      const job = this.#unseen.get(ev.id) ?? placeholderJob(ev.id, ev.kind, ev.pubkey, 0, expiry);
+      this.#unseen.delete(ev.id);
+      applyRequest(job, ev, ms, expiry);
+      bounded(this.#jobs, ev.id, job, this.maxJobs);
     } else {
       const jobId = ev.tags.find((t) => t[0] === "e" && t[1])?.[1];
       if (!jobId) return;
-      const customer = ev.tags.find((t) => t[0] === "p" && t[1])?.[1] ?? "";
-      const kind = ev.kind === 7000 ? 0 : ev.kind - 1000;
-      const job = this.#job(jobId, kind, customer, ev.created_at, expiry);
-      if (job.kind === 0 && kind !== 0) job.kind = kind;
-      if (ev.kind === 7000) {
-        applyFeedback(
-          job,
-          ev.pubkey,
-          ev.tags.find((t) => t[0] === "status")?.[1],
-          ev.created_at,
-          ms,
-        );
-      } else applyResult(job, ev.pubkey, ms);
+      const job = this.#jobs.get(jobId) ?? this.#placeholder(jobId, ev.kind - 1000, ev, expiry);
+      applyAnswer(job, {
+        kind: ev.kind,
+        pubkey: ev.pubkey,
+        status: ev.tags.find((t) => t[0] === "status")?.[1],
+        created_at: ev.created_at,
+        ms,
+      });
     }
     this.#changed();
   }
 
-  #job(id: string, kind: number, customer: string, createdAt: number, expiry: number): Job {
-    let job = this.#jobs.get(id);
+  /** The job an answer or deletion names whose request has not been seen. */
+  #placeholder(id: string, kind: number, by: NostrEvent, expiry: number): Job {
+    let job = this.#unseen.get(id);
     if (!job) {
-      job = placeholderJob(id, kind, customer, createdAt, expiry);
-      this.#jobs.set(id, job);
-      if (this.#jobs.size > this.maxJobs) this.#jobs.delete(this.#jobs.keys().next().value!);
+      job = placeholderJob(id, kind, by.pubkey, by.created_at, expiry);
+      bounded(this.#unseen, id, job, this.maxJobs);
     }
     return job;
   }
@@ -250,24 +253,40 @@ export class JobBoard implements MarketSource {
       if (job) {
         // NIP-09: only the customer who requested the job can cancel it.
         if (job.customer === del.pubkey) job.cancelled = true;
-      } else if (kTag) {
-        // The request is already gone from the store (deleted): keep the cancellation visible.
-        const j = this.#job(
-          t[1],
-          Number(kTag[1]),
-          del.pubkey,
-          del.created_at,
-          del.created_at + this.ttlSeconds,
-        );
+        continue;
+      }
+      const known = this.#unseen.get(t[1]);
+      if (!known && !kTag) continue;
+      const j = known ?? this.#placeholder(
+        t[1],
+        Number(kTag![1]),
+        del,
+        del.created_at + this.ttlSeconds,
+      );
+      // Checked against the request's author if it arrives (see applyRequest).
+      j.cancelledBy.push(del.pubkey);
+      if (kTag) {
+        // The request may be gone from the store already (deleted, then a restart): show the
+        // cancellation its author named with NIP-09's `k` tag.
         j.cancelled = true;
+        j.kind = Number(kTag[1]);
+        j.customer = del.pubkey;
       }
     }
   }
 
   #prune(): void {
     const limit = nowSec() - Math.min(this.ttlSeconds, 3600);
-    for (const [id, job] of this.#jobs) if (job.expiresAt < limit) this.#jobs.delete(id);
+    for (const jobs of [this.#jobs, this.#unseen]) {
+      for (const [id, job] of jobs) if (job.expiresAt < limit) jobs.delete(id);
+    }
     this.#changed();
+  }
+
+  /** A job by id: one whose request was seen, or one known only as cancelled. */
+  #shown(id: string): Job | undefined {
+    const j = this.#jobs.get(id) ?? this.#unseen.get(id);
+    return j && (j.requestSeen || j.cancelled) ? j : undefined;
   }
 
   #changed(): void {
@@ -310,7 +329,7 @@ export class JobBoard implements MarketSource {
 
   /** One job by id. */
   job(id: string): JobView | undefined {
-    const j = this.#jobs.get(id);
+    const j = this.#shown(id);
     return j ? view(j, nowSec()) : undefined;
   }
 
@@ -410,9 +429,10 @@ export class JobBoard implements MarketSource {
   }
 
   #sortedJobs(): Job[] {
-    this.#sorted ??= [...this.#jobs.values()].sort((a, b) =>
-      b.created_at - a.created_at || (a.id < b.id ? -1 : 1)
-    );
+    this.#sorted ??= [
+      ...this.#jobs.values(),
+      ...[...this.#unseen.values()].filter((j) => j.cancelled),
+    ].sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1));
     return this.#sorted;
   }
 
@@ -427,6 +447,8 @@ export class JobBoard implements MarketSource {
     const kinds = new Map<number, Acc>();
     const provs = new Map<string, Acc>();
     const served = new Map<string, Set<number>>();
+    // Jobs known only from a cancellation count as cancelled, and in nothing else.
+    for (const j of this.#unseen.values()) if (j.cancelled) counts.cancelled++;
     for (const j of this.#jobs.values()) {
       const state = jobState(j, now);
       if (state === "success") counts.completed++;
@@ -528,6 +550,12 @@ function view(j: Job, now: number): JobView {
       time_to_first_result_ms: sinceRequest(j, p.firstResultMs),
     })),
   };
+}
+
+/** Add to an insertion-ordered map, dropping its oldest entry beyond `max`. */
+function bounded<V>(m: Map<string, V>, k: string, v: V, max: number): void {
+  m.set(k, v);
+  if (m.size > max) m.delete(m.keys().next().value!);
 }
 
 function nowSec(): number {

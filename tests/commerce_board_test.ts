@@ -158,3 +158,54 @@ Deno.test("commerce: reputation from NIP-32 labels by #L, #l and #p", async () =
     await r.close();
   }
 });
+
+Deno.test("commerce: answers to unseen or mismatched requests and strangers' deletions count for nothing", async () => {
+  const r = await startRelay();
+  const c = await Client.connect(r.url);
+  const customer = new Agent();
+  const faker = new Agent();
+  const provider = new Agent();
+  const ok = async (ev: NostrEvent) => assertEquals((await c.publish(ev))[2], true, ev.kind + "");
+  const answer = (by: Agent, id: string, kind: number, p: string, status?: string) =>
+    by.sign({ kind, tags: [...(status ? [["status", status]] : []), ["e", id], ["p", p]] });
+  try {
+    // Results and feedback naming requests nobody published: no jobs, no provider stats.
+    for (let i = 0; i < 5; i++) {
+      const fakeId = crypto.randomUUID().replaceAll("-", "").padEnd(64, "0");
+      await ok(answer(faker, fakeId, 7000, faker.pubkey, "success"));
+      await ok(answer(faker, fakeId, 6050, faker.pubkey));
+    }
+    const note = customer.sign({ kind: 1, content: "not a job" });
+    await ok(note);
+    await ok(answer(faker, note.id, 7000, customer.pubkey, "success"));
+    assertEquals((await get(r, "/api/jobs")).jobs, []);
+    assertEquals((await get(r, `/api/providers/${faker.pubkey}`)).stats.jobs, 0);
+    assertEquals(r.nexus.board.summary().providers, []);
+    assertEquals(r.nexus.board.summary().jobs.completed, 0);
+
+    // A stranger's deletion (with a k tag) and an answer that arrive before the request: the
+    // request is stored, so the job is not cancelled, and the early answer counts once it lands.
+    const job = customer.sign({ kind: 5050, tags: [["i", "early", "text"]] });
+    await ok(faker.sign({ kind: 5, tags: [["e", job.id], ["k", "5050"]] }));
+    await ok(answer(provider, job.id, 7000, customer.pubkey, "processing"));
+    await ok(job);
+    assertEquals((await get(r, `/api/jobs/${job.id}`)).state, "processing");
+    // A result of the wrong kind (NIP-90: request kind + 1000) does not finish the job.
+    await ok(answer(faker, job.id, 6001, customer.pubkey));
+    assertEquals((await get(r, `/api/jobs/${job.id}`)).state, "processing");
+    assertEquals((await get(r, `/api/providers/${faker.pubkey}`)).stats.results, 0);
+    await ok(answer(provider, job.id, 6050, customer.pubkey));
+    const done = await get(r, `/api/jobs/${job.id}`);
+    assertEquals([done.state, done.request_seen, done.providers.length], ["success", true, 1]);
+    assertEquals(r.nexus.board.summary().jobs, {
+      open: 0,
+      completed: 1,
+      failed: 0,
+      expired: 0,
+      cancelled: 0,
+    });
+  } finally {
+    await c.close();
+    await r.close();
+  }
+});
