@@ -261,6 +261,13 @@ export class KvStore implements NStore {
       try {
         planned = await this.#plan(batch, relaxed, unread);
       } catch (err) {
+        if (batch.length > 1) {
+          // One write's fault must not fail the writes that happened to share its batch.
+          const half = Math.ceil(batch.length / 2);
+          await this.#commit(batch.slice(0, half));
+          await this.#commit(batch.slice(half));
+          return;
+        }
         for (const j of batch) j.resolve(fail(`error: storage read failed: ${message(err)}`));
         return;
       }

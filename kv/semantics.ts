@@ -2,6 +2,7 @@
  * @module What storing one event does (NIP-01 replaceable kinds, NIP-09 deletions), written once
  * against an abstract state so the Deno KV and in-memory stores cannot drift apart.
  */
+import { isHex64 } from "../nostr/event.ts";
 import { addressOf, isAddressable, isReplaceable } from "../nostr/kinds.ts";
 import type { NostrEvent, Verdict } from "../nostr/types.ts";
 
@@ -44,7 +45,7 @@ export function readSet(ev: NostrEvent): { ids: string[]; addrs: string[] } {
   if (addr) addrs.push(addr);
   if (ev.kind === 5) {
     for (const t of ev.tags) {
-      if (t[0] === "e" && t[1]) ids.push(t[1]);
+      if (t[0] === "e" && isHex64(t[1])) ids.push(t[1]);
       if (t[0] === "a" && t[1]) {
         const a = ownAddress(t[1], ev.pubkey);
         if (a) addrs.push(a);
@@ -61,7 +62,10 @@ export function applyEvent(
   ev: NostrEvent,
   expiresAt: number,
 ): { verdict: Verdict; stored: boolean } {
-  if (s.tombstone(ev.id, ev.pubkey)) return refuse("blocked: this event was deleted by its author");
+  // NIP-09: a deletion request against a deletion request has no effect, even one sent first.
+  if (ev.kind !== 5 && s.tombstone(ev.id, ev.pubkey)) {
+    return refuse("blocked: this event was deleted by its author");
+  }
   if (s.event(ev.id)) {
     return { verdict: [true, "duplicate: already have this event"], stored: false };
   }
@@ -91,7 +95,8 @@ export function applyEvent(
 /** Apply a NIP-09 deletion's targets (own events only) without storing the deletion itself. */
 export function deleteTargets(s: WriteState, ops: WriteOps, del: NostrEvent): void {
   for (const t of del.tags) {
-    if (t[0] === "e" && t[1]) {
+    // A value that is no event id names nothing (and has no key to look up).
+    if (t[0] === "e" && isHex64(t[1])) {
       const target = s.event(t[1]);
       if (target && (target.event.pubkey !== del.pubkey || target.event.kind === 5)) continue;
       if (target) {

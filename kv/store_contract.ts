@@ -361,6 +361,26 @@ export function storeContract(name: string, open: OpenStore): void {
     assertEquals((await s.event(note)).verdict[0], false);
   });
 
+  test("NIP-09: a deletion naming a deletion that arrives later does not block it", async (s) => {
+    const note = fake({ kind: 1 });
+    const del = fake({ kind: 5, tags: [["e", note.id]] });
+    // Out of order, as rebroadcasts arrive: the deletion of the deletion comes first.
+    await put(s, note, fake({ kind: 5, tags: [["e", del.id]] }), del);
+    assertEquals(await s.count([{ ids: [note.id] }]), 0, "the first deletion took effect");
+  });
+
+  test("NIP-09: e values that are no event id are stored as is and break nothing", async (s) => {
+    const note = fake({ kind: 1 });
+    await put(s, note);
+    const odd = ["nothex", "abc", "a".repeat(63), "A".repeat(64), note.id + "00"];
+    const del = fake({ kind: 5, tags: [...odd.map((v) => ["e", v]), ["e", ""]] });
+    // Sent together with an ordinary event, as a busy relay would batch them.
+    const other = fake({ kind: 1, content: "bystander" });
+    const [a, b] = await Promise.all([s.event(del), s.event(other)]);
+    assertEquals([a.verdict, b.verdict], [[true, ""], [true, ""]]);
+    assertEquals(await s.count([{ ids: [note.id, del.id, other.id] }]), 3);
+  });
+
   test("NIP-09: a deletion removes versions up to its created_at", async (s) => {
     const v1 = fake({ kind: 30023, created_at: 100, tags: [["d", "doc"]] });
     const keep = fake({ kind: 30023, created_at: 100, tags: [["d", "other"]] });

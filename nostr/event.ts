@@ -2,6 +2,12 @@
 import type { NostrEvent } from "./types.ts";
 
 const HEX64 = /^[0-9a-f]{64}$/;
+
+/** True for 64 lowercase hex characters: an event id or a pubkey as NIP-01 writes them. */
+export function isHex64(v: unknown): v is string {
+  return typeof v === "string" && HEX64.test(v);
+}
+
 const HEX128 = /^[0-9a-f]{128}$/;
 
 /** Size limits applied to an event's fields. */
