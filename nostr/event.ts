@@ -70,7 +70,7 @@ export function parseEvent(raw: unknown, limits: EventLimits): NostrEvent | stri
 }
 
 /** Code points in `s`, counting stops once past `cap` (enough to compare with it). */
-function codePoints(s: string, cap: number): number {
+export function codePoints(s: string, cap: number): number {
   let n = 0;
   for (let i = 0; i < s.length && n <= cap; i++, n++) {
     const c = s.charCodeAt(i);

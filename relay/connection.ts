@@ -4,7 +4,7 @@
  */
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { eventJson } from "../kv/store.ts";
-import { parseEvent } from "../nostr/event.ts";
+import { codePoints, parseEvent } from "../nostr/event.ts";
 import { parseFilter } from "../nostr/filter.ts";
 import { isEphemeral } from "../nostr/kinds.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
@@ -33,7 +33,14 @@ interface LiveSub extends Sub<Connection> {
   sent?: Set<string>;
 }
 
+/**
+ * The id of an EVENT, read without parsing. The event is the message's only object, so the first
+ * `"id":` key is its id (an `"id"` inside a string has its quotes escaped).
+ */
 const ID_IN_MESSAGE = /"id"\s*:\s*"([0-9a-f]{64})"/;
+const EVENT_VERB = /^\s*\[\s*"EVENT"/;
+/** How far from either end of an oversized EVENT its id is looked for. */
+const ID_SCAN = 65536;
 /** The subscription id of a REQ or COUNT, read without parsing (plain ids only, 1-64 chars). */
 const SUB_IN_MESSAGE = /^\[\s*"(?:REQ|COUNT)"\s*,\s*"([^"\\]{1,64})"/;
 
@@ -94,8 +101,11 @@ export class Connection implements ConnInfo {
     const limit = this.relay.config.maxMessageLength;
     if (data.length > limit || (data.length * 3 > limit && utf8Length(data) > limit)) {
       const msg = reason("invalid", `message is larger than ${limit} bytes`);
-      const id = data.startsWith('["EVENT"')
-        ? ID_IN_MESSAGE.exec(data.slice(0, 4096))?.[1]
+      // NIP-01: every EVENT gets an OK. Serialisers put the id before or after the content (as
+      // nostr-tools does), so both ends are searched.
+      const id = EVENT_VERB.test(data.slice(0, 64))
+        ? ID_IN_MESSAGE.exec(data.slice(0, ID_SCAN))?.[1] ??
+          ID_IN_MESSAGE.exec(data.slice(-ID_SCAN))?.[1]
         : undefined;
       if (id) this.relay.stats.receive(); // an EVENT, refused: received and refused add up
       this.relay.stats.refuse(msg);
@@ -210,7 +220,9 @@ export class Connection implements ConnInfo {
       this.send(["CLOSED", id, why]);
       return undefined;
     };
-    if (id.length < 1 || id.length > config.maxSubidLength) {
+    // NIP-01 counts the id's length in characters: code points, not UTF-16 units.
+    const max = config.maxSubidLength;
+    if (id.length < 1 || (id.length > max && codePoints(id, max) > max)) {
       return closed(
         reason("invalid", `subscription id must be 1 to ${config.maxSubidLength} characters`),
       );

@@ -104,6 +104,13 @@ Deno.test("protocol: an oversize message is refused before parsing; the socket s
     const wide = a.sign({ content: "\u20ac".repeat(700) });
     assert(JSON.stringify(["EVENT", wide]).length < 2000);
     assert(isInvalid(await c.publish(wide)));
+    // nostr-tools writes the id after the content, and a message may open with whitespace: the
+    // OK must still name the event, however far from the start its id sits.
+    const late = a.sign({ content: "x".repeat(70_000) });
+    const { id, sig, ...rest } = late;
+    c.send(` [ "EVENT", ${JSON.stringify({ ...rest, id, sig })}]`);
+    const lateOk = await c.take((m) => Array.isArray(m) && m[0] === "OK" && m[1] === late.id);
+    assert(isInvalid(lateOk as [string, string, boolean, string]), JSON.stringify(lateOk));
     c.send(["REQ", "s", { "#t": ["y".repeat(2100)] }]);
     const n = await c.take((m) => Array.isArray(m) && m[0] === "NOTICE");
     assert(String(n[1]).startsWith("invalid:"));

@@ -7,6 +7,9 @@ Deno.test("subscriptions: ids of 1 to 64 characters", async () => {
     assertEquals((await c.req("x".repeat(64), {})).closed, undefined);
     assertEquals((await c.req("y", {})).closed, undefined);
     assert((await c.req("z".repeat(65), {})).closed?.startsWith("invalid:"));
+    // NIP-01 counts characters: 64 emoji (128 UTF-16 units) are a valid id, 65 are not.
+    assertEquals((await c.req("\u{1F600}".repeat(64), {})).closed, undefined);
+    assert((await c.req("\u{1F600}".repeat(65), {})).closed?.startsWith("invalid:"));
     assert((await c.req("", {})).closed?.startsWith("invalid:"));
     c.send(["REQ", 5, {}]);
     await c.take((m) => Array.isArray(m) && m[0] === "NOTICE");

@@ -31,11 +31,13 @@ Deno.test("NIP-70: a repost that embeds a protected event is refused, even from 
     await c.auth(b);
     const secret = a.sign({ tags: [["-"]], content: "members only" });
     assertEquals((await c.publish(secret))[2], true);
-    for (const [who, kind] of [[b, 6], [b, 16], [a, 6]] as const) {
+    // Pretty-printed JSON, or JSON behind whitespace, embeds the event just the same.
+    const embeds = [JSON.stringify(secret), " \n" + JSON.stringify(secret, null, 1)];
+    for (const [who, kind, content] of [[b, 6, 0], [b, 16, 0], [a, 6, 0], [b, 6, 1]] as const) {
       const repost = who.sign({
         kind,
         tags: [["e", secret.id], ["p", a.pubkey], ["k", "1"]],
-        content: JSON.stringify(secret),
+        content: embeds[content],
       });
       const ok = await c.publish(repost);
       assertEquals(ok[2], false, `kind ${kind}`);

@@ -11,7 +11,9 @@ const REPOSTS = new Set([6, 16]);
 /** Refuse protected events unless the connection authenticated as their author. */
 export const protectedEvents: EventPolicy = (ev, conn) => {
   // NIP-70: reposts MUST NOT embed a protected event, and relays SHOULD reject those that do.
-  if (REPOSTS.has(ev.kind) && ev.content.startsWith("{") && embedsProtected(ev.content)) {
+  if (
+    REPOSTS.has(ev.kind) && ev.content.trimStart().startsWith("{") && embedsProtected(ev.content)
+  ) {
     return reason("invalid", "a repost must not embed a protected event");
   }
   if (!isProtected(ev.tags)) return undefined;
