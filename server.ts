@@ -91,7 +91,13 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   });
 
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
-    const url = new URL(req.url);
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      // The runtime builds the URL from the Host header, which the client chose.
+      return new Response("Bad Host header", { status: 400 });
+    }
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
       if (url.pathname !== "/") return new Response("Not found", { status: 404 });
       if (closing) {
@@ -123,10 +129,12 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
       attachSocket(relay, upgraded.socket, ip, relayUrl);
       return upgraded.response;
     }
-    if (url.pathname === "/" && req.headers.get("accept")?.includes("application/nostr+json")) {
+    // Media types are case-insensitive (RFC 9110).
+    const accept = req.headers.get("accept")?.toLowerCase();
+    if (url.pathname === "/" && accept?.includes("application/nostr+json")) {
       if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
       return new Response(JSON.stringify(relayInfo(config)), {
-        headers: { ...CORS, "content-type": "application/nostr+json" },
+        headers: { ...CORS, "content-type": "application/nostr+json", vary: "accept" },
       });
     }
     if (req.method === "OPTIONS" && url.pathname === "/") {
@@ -136,7 +144,12 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     if (url.pathname.startsWith("/api/") && url.pathname !== "/api/stats") {
       return commerce.fetch(req);
     }
-    return hud.fetch(req);
+    if (url.pathname !== "/") return hud.fetch(req);
+    // The same URL answers NIP-11 by Accept: a cache in front must not mix the two up.
+    return Promise.resolve(hud.fetch(req)).then((res) => {
+      res.headers.append("vary", "accept");
+      return res;
+    });
   };
 
   return {

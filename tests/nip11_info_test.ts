@@ -74,6 +74,35 @@ Deno.test("HTTP: a browser on / does not get the NIP-11 document", async () => {
   });
 });
 
+Deno.test("HTTP: Accept is read case-insensitively, and / says it varies by Accept", async () => {
+  await withRelay({}, async (r) => {
+    const doc = await fetch(r.http + "/", { headers: { accept: "Application/Nostr+JSON" } });
+    assertEquals(doc.headers.get("content-type"), "application/nostr+json");
+    assertEquals((await doc.json()).supported_nips.includes(11), true);
+    assertEquals(doc.headers.get("vary")?.toLowerCase(), "accept");
+    const page = await fetch(r.http + "/", { headers: { accept: "text/html" } });
+    await page.body?.cancel();
+    assertEquals(page.headers.get("vary")?.toLowerCase(), "accept");
+  });
+});
+
+Deno.test("HTTP: a Host header that makes no URL gets 400, not a server error", async () => {
+  await withRelay({}, async (r) => {
+    for (const host of ["a b", "example.com:99999"]) {
+      const conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: Number(new URL(r.http).port),
+      });
+      await conn.write(new TextEncoder().encode(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`));
+      const buf = new Uint8Array(256);
+      const n = await conn.read(buf);
+      conn.close();
+      const status = new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0];
+      assertEquals(status?.split(" ")[1], "400", `${host}: ${status}`);
+    }
+  });
+});
+
 Deno.test("WebSocket: upgrades on any path but / get 404", async () => {
   await withRelay({}, async (r) => {
     for (const path of ["/other", "/api/stats", "/ws"]) {
