@@ -1,10 +1,14 @@
 /**
- * @module Example customer agent: discovers a kind 5050 provider by its NIP-89 `k` tag, submits a
- * job addressed to it and waits for the result, measuring the round trip.
+ * @module Example customer agent: discovers kind 5050 providers by their NIP-89 `k` tag, submits a
+ * job addressed to them and takes the first result, measuring the round trip. A handler stays
+ * announced after its agent stops, so the job names every provider found, not just the newest.
  */
 import { generateSecretKey, type VerifiedEvent } from "nostr-tools";
 import { connectAgent, relayUrlFromArgs } from "./connect.ts";
 import { TEXT_JOB } from "./provider.ts";
+
+/** Providers one job names: enough to get past stale handlers, few enough to stay a short tag list. */
+const MAX_PROVIDERS = 20;
 
 /** What one job round trip produced. */
 export interface Outcome {
@@ -25,16 +29,20 @@ export async function runCustomer(
   const agent = await connectAgent(url, opts.sk ?? generateSecretKey());
   try {
     const handlers = await agent.fetch({ kinds: [31990], "#k": [String(TEXT_JOB)] });
-    const handler = handlers.sort((a, b) => b.created_at - a.created_at)[0];
-    if (!handler) throw new Error(`no provider announces kind ${TEXT_JOB}`);
-    let providerName: string | undefined;
-    try {
-      providerName = JSON.parse(handler.content).name;
-    } catch { /* content metadata is optional (NIP-89) */ }
+    // Newest first, one per provider, at most MAX_PROVIDERS of them.
+    const byProvider = new Map<string, (typeof handlers)[number]>();
+    for (const h of handlers.sort((a, b) => b.created_at - a.created_at)) {
+      if (byProvider.size < MAX_PROVIDERS && !byProvider.has(h.pubkey)) byProvider.set(h.pubkey, h);
+    }
+    if (byProvider.size === 0) throw new Error(`no provider announces kind ${TEXT_JOB}`);
     const job = agent.sign({
       kind: TEXT_JOB,
       created_at: Math.floor(Date.now() / 1000),
-      tags: [["i", input, "text"], ["p", handler.pubkey], ["output", "text/plain"]],
+      tags: [
+        ["i", input, "text"],
+        ...[...byProvider.keys()].map((pk) => ["p", pk]),
+        ["output", "text/plain"],
+      ],
       content: "",
     });
     const feedback: string[] = [];
@@ -47,6 +55,8 @@ export async function runCustomer(
       // Subscribe by job id before publishing, so no answer can slip past.
       agent.relay.subscribe([{ kinds: [TEXT_JOB + 1000, 7000], "#e": [job.id] }], {
         onevent: (ev) => {
+          // Only the providers the job names count (NIP-90 lets others answer anyway).
+          if (!byProvider.has(ev.pubkey)) return;
           if (ev.kind === 7000) {
             feedback.push(ev.tags.find((t) => t[0] === "status")?.[1] ?? "");
             return;
@@ -63,8 +73,12 @@ export async function runCustomer(
         },
       });
     });
+    let providerName: string | undefined;
+    try {
+      providerName = JSON.parse(byProvider.get(result.pubkey)!.content).name;
+    } catch { /* content metadata is optional (NIP-89) */ }
     const outcome: Outcome = {
-      provider: handler.pubkey,
+      provider: result.pubkey,
       job,
       result,
       feedback,
