@@ -4,6 +4,7 @@
  *
  *   deno run -A bench/store_micro.ts
  */
+import process from "node:process";
 import { initNostrWasm } from "nostr-wasm";
 import { generateSecretKey, getPublicKey } from "nostr-tools";
 import { KvStore } from "../kv/kv_store.ts";
@@ -47,8 +48,13 @@ const queries: Array<[string, Filter]> = [
 for (const [name, f] of queries) {
   for (let i = 0; i < 50; i++) await store.query([f]); // warm up
   t = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < 300; i++) await store.query([f]);
-  console.log(`query ${name}: ${((performance.now() - t) / 300).toFixed(2)} ms`);
+  const used = process.cpuUsage(cpu);
+  console.log(
+    `query ${name}: ${((performance.now() - t) / 300).toFixed(2)} ms, ` +
+      `${((used.user + used.system) / 300 / 1000).toFixed(2)} ms of CPU (all threads)`,
+  );
 }
 await store.close();
 await Deno.remove(dir, { recursive: true });

@@ -69,54 +69,92 @@ export async function scanFilter(
       batchSize,
     })
   );
-  // Returns false to stop the scan.
-  const take = async (entry: Deno.KvEntry<Uint8Array>): Promise<boolean> => {
-    const v = decodeEntry(entry.value);
-    if (v.x && v.x <= now) return true;
-    let j = v.j;
-    if (!j) {
-      // An event too large to copy into its index entries: its id entry holds the JSON.
-      const id = uninvertId(entry.key[entry.key.length - 1] as Uint8Array);
-      const [e] = await readEvents(kv, [id]);
-      if (!e?.j || (e.x && e.x <= now)) return true;
-      j = e.j;
-    }
-    const json = decoder.decode(j);
-    const ev = JSON.parse(json) as NostrEvent;
-    return !matchFilter(f, ev) || visit(ev, json);
-  };
-  if (lists.length === 1) {
-    // One index range (the common case): no merge, and no duplicates to skip.
-    for await (const entry of lists[0]!) if (!(await take(entry))) return;
-    return;
-  }
   const iters = lists.map((l) => l[Symbol.asyncIterator]());
-  const heads = await Promise.all(iters.map((it) => it.next()));
-  let last: Uint8Array | undefined;
+  const next = iters.length === 1 ? oneList(iters[0]!) : await merged(iters);
+  // Entries are taken a list batch at a time, so the events too large to copy into index entries
+  // are read together (ten to a getMany, the calls in parallel) rather than one after another.
   while (true) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const h = heads[i]!;
-      if (h.done) continue;
-      if (
-        best < 0 ||
-        newerKey(h.value.key, (heads[best]! as { value: Deno.KvEntry<Uint8Array> }).value.key)
-      ) {
-        best = i;
+    const chunk: Deno.KvEntry<Uint8Array>[] = [];
+    while (chunk.length < batchSize) {
+      const entry = await next();
+      if (!entry) break;
+      chunk.push(entry);
+    }
+    for (const j of await entriesJson(kv, chunk, now)) {
+      if (!j) continue;
+      const json = decoder.decode(j);
+      const ev = JSON.parse(json) as NostrEvent;
+      if (matchFilter(f, ev) && !visit(ev, json)) {
+        for (const it of iters) it.return?.();
+        return;
       }
     }
-    if (best < 0) return;
-    const entry = (heads[best] as IteratorYieldResult<Deno.KvEntry<Uint8Array>>).value;
-    heads[best] = await iters[best]!.next();
-    // The same event reached through two values of the filter comes out adjacent: skip repeats.
-    const nid = entry.key[entry.key.length - 1] as Uint8Array;
-    if (last && sameBytes(last, nid)) continue;
-    last = nid;
-    if (!(await take(entry))) {
-      for (const it of iters) it.return?.();
-      return;
-    }
+    if (chunk.length < batchSize) return;
   }
+}
+
+type NextEntry = () => Promise<Deno.KvEntry<Uint8Array> | undefined>;
+
+function oneList(it: AsyncIterator<Deno.KvEntry<Uint8Array>>): NextEntry {
+  return async () => {
+    const r = await it.next();
+    return r.done ? undefined : r.value;
+  };
+}
+
+/** Several lists merged newest first; an event reached through two of them comes out once. */
+async function merged(iters: AsyncIterator<Deno.KvEntry<Uint8Array>>[]): Promise<NextEntry> {
+  const heads = await Promise.all(iters.map((it) => it.next()));
+  let last: Uint8Array | undefined;
+  return async () => {
+    while (true) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i]!;
+        if (h.done) continue;
+        if (
+          best < 0 ||
+          newerKey(h.value.key, (heads[best]! as { value: Deno.KvEntry<Uint8Array> }).value.key)
+        ) {
+          best = i;
+        }
+      }
+      if (best < 0) return undefined;
+      const entry = (heads[best] as IteratorYieldResult<Deno.KvEntry<Uint8Array>>).value;
+      heads[best] = await iters[best]!.next();
+      // The same event reached through two values of the filter comes out adjacent: skip repeats.
+      const nid = entry.key[entry.key.length - 1] as Uint8Array;
+      if (last && sameBytes(last, nid)) continue;
+      last = nid;
+      return entry;
+    }
+  };
+}
+
+/**
+ * The JSON of the unexpired events behind index entries, in their order (undefined where none):
+ * from the entry itself, else (an event too large to copy into its index entries) from its id
+ * entry, all such reads of a batch together.
+ */
+async function entriesJson(
+  kv: Deno.Kv,
+  entries: Deno.KvEntry<Uint8Array>[],
+  now: number,
+): Promise<(Uint8Array | undefined)[]> {
+  const out: (Uint8Array | undefined)[] = [];
+  const large: number[] = [];
+  entries.forEach((entry, i) => {
+    const v = decodeEntry(entry.value);
+    out.push(v.x && v.x <= now ? undefined : v.j);
+    if (!v.j && !(v.x && v.x <= now)) large.push(i);
+  });
+  if (large.length === 0) return out;
+  const ids = large.map((i) => uninvertId(entries[i]!.key.at(-1) as Uint8Array));
+  (await readEvents(kv, ids)).forEach((e, k) => {
+    // Absent: deleted since the list was read.
+    if (e?.j && !(e.x && e.x <= now)) out[large[k]!] = e.j;
+  });
+  return out;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
