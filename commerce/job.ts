@@ -69,7 +69,7 @@ export interface Job {
   /** False while only feedback, results or deletions were seen (they can precede the request). */
   requestSeen: boolean;
   /** Who asked to delete the job before its request arrived: only its author's request counts. */
-  cancelledBy: string[];
+  cancelledBy: Set<string>;
   /** Answers that arrived before the request, applied (and checked) once it does. */
   pending: Answer[];
 }
@@ -85,8 +85,12 @@ export interface Answer {
   ms: number;
 }
 
-/** Answers kept for a request not seen yet; anyone can publish answers, so they are bounded. */
+/**
+ * Answers, and deleters, kept for a request not seen yet; anyone can publish those, so they are
+ * bounded.
+ */
 const MAX_PENDING = 64;
+const PENDING_EACH = 4;
 
 /** A job known only from an answer to it, until (if ever) the request itself arrives. */
 export function placeholderJob(
@@ -108,7 +112,7 @@ export function placeholderJob(
     providers: new Map(),
     cancelled: false,
     requestSeen: false,
-    cancelledBy: [],
+    cancelledBy: new Set(),
     pending: [],
   };
 }
@@ -129,11 +133,16 @@ export function applyRequest(
   job.targets = ev.tags.filter((t) => t[0] === "p" && t[1]).map((t) => t[1]!);
   job.requestSeen = true;
   // NIP-09: a deletion by anyone but the request's author cancels nothing.
-  job.cancelled = job.cancelledBy.includes(ev.pubkey);
+  job.cancelled = job.cancelledBy.has(ev.pubkey);
   const pending = job.pending;
-  job.cancelledBy = [];
+  job.cancelledBy = new Set();
   job.pending = [];
   for (const a of pending) applyAnswer(job, a);
+}
+
+/** Remember who asked to delete a job whose request has not been seen. */
+export function noteDeleter(job: Job, pubkey: string): void {
+  if (job.cancelledBy.size < MAX_PENDING) job.cancelledBy.add(pubkey);
 }
 
 /**
@@ -142,7 +151,9 @@ export function applyRequest(
  */
 export function applyAnswer(job: Job, a: Answer): void {
   if (!job.requestSeen) {
-    if (job.pending.length < MAX_PENDING) job.pending.push(a);
+    // A few from each author, so one key cannot fill the room before a provider's answer.
+    const mine = job.pending.reduce((n, p) => n + (p.pubkey === a.pubkey ? 1 : 0), 0);
+    if (job.pending.length < MAX_PENDING && mine < PENDING_EACH) job.pending.push(a);
     return;
   }
   if (a.kind === 7000) applyFeedback(job, a.pubkey, a.status, a.created_at, a.ms);

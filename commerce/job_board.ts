@@ -5,6 +5,7 @@
  * so events stored by other isolates show up too. Every API read is served from memory.
  */
 import type { NStore } from "../kv/store.ts";
+import { isHex64 } from "../nostr/event.ts";
 import { expirationOf, isJobKind } from "../nostr/kinds.ts";
 import { RecentIds } from "../nostr/recent_ids.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
@@ -16,6 +17,7 @@ import {
   type Job,
   type JobState,
   jobState,
+  noteDeleter,
   placeholderJob,
   sinceRequest,
 } from "./job.ts";
@@ -128,6 +130,12 @@ export class JobBoard implements MarketSource {
    * requests never seen can neither count in the stats nor push real jobs out.
    */
   #unseen = new Map<string, Job>();
+  /**
+   * Jobs whose request is gone from the store and whose only trace is a deletion naming its kind
+   * (NIP-09's `k` tag), as after a restart: listed and counted as cancelled, nothing else. Kept
+   * apart from `#unseen` so that a flood of answers cannot push them out.
+   */
+  #withdrawn = new Map<string, Job>();
   #seen = new RecentIds(SEEN_MAX);
   #version = 0;
   #sorted: Job[] | undefined;
@@ -214,8 +222,9 @@ export class JobBoard implements MarketSource {
     else if (ev.kind === 5) this.#delete(ev);
     else if (isJobRequestKind(ev.kind)) {
       if (this.#jobs.has(ev.id)) return;
-      const job = this.#unseen.get(ev.id) ?? placeholderJob(ev.id, ev.kind, ev.pubkey, 0, expiry);
+      const job = this.#unseenJob(ev.id) ?? placeholderJob(ev.id, ev.kind, ev.pubkey, 0, expiry);
       this.#unseen.delete(ev.id);
+      this.#withdrawn.delete(ev.id);
       applyRequest(job, ev, ms, expiry);
       bounded(this.#jobs, ev.id, job, this.maxJobs);
     } else {
@@ -235,7 +244,7 @@ export class JobBoard implements MarketSource {
 
   /** The job an answer or deletion names whose request has not been seen. */
   #placeholder(id: string, kind: number, by: NostrEvent, expiry: number): Job {
-    let job = this.#unseen.get(id);
+    let job = this.#unseenJob(id);
     if (!job) {
       job = placeholderJob(id, kind, by.pubkey, by.created_at, expiry);
       bounded(this.#unseen, id, job, this.maxJobs);
@@ -255,29 +264,32 @@ export class JobBoard implements MarketSource {
         if (job.customer === del.pubkey) job.cancelled = true;
         continue;
       }
-      const known = this.#unseen.get(t[1]);
-      if (!known && !kTag) continue;
-      const j = known ?? this.#placeholder(
-        t[1],
-        Number(kTag![1]),
-        del,
-        del.created_at + this.ttlSeconds,
-      );
-      // Checked against the request's author if it arrives (see applyRequest).
-      j.cancelledBy.push(del.pubkey);
-      if (kTag) {
+      // A value that is no event id names no job.
+      if (!isHex64(t[1])) continue;
+      const j = this.#placeholder(t[1], 0, del, del.created_at + this.ttlSeconds);
+      // Checked against the request's author if it arrives (see applyRequest); remembered even
+      // without a `k` tag, since the request may reach this isolate after its deletion.
+      noteDeleter(j, del.pubkey);
+      if (kTag && !j.cancelled) {
         // The request may be gone from the store already (deleted, then a restart): show the
-        // cancellation its author named with NIP-09's `k` tag.
+        // cancellation its first deleter named with NIP-09's `k` tag.
         j.cancelled = true;
         j.kind = Number(kTag[1]);
         j.customer = del.pubkey;
+        this.#unseen.delete(t[1]);
+        bounded(this.#withdrawn, t[1], j, this.maxJobs);
       }
     }
   }
 
+  /** A job known only from answers or deletions. */
+  #unseenJob(id: string): Job | undefined {
+    return this.#unseen.get(id) ?? this.#withdrawn.get(id);
+  }
+
   #prune(): void {
     const limit = nowSec() - Math.min(this.ttlSeconds, 3600);
-    for (const jobs of [this.#jobs, this.#unseen]) {
+    for (const jobs of [this.#jobs, this.#unseen, this.#withdrawn]) {
       for (const [id, job] of jobs) if (job.expiresAt < limit) jobs.delete(id);
     }
     this.#changed();
@@ -285,8 +297,7 @@ export class JobBoard implements MarketSource {
 
   /** A job by id: one whose request was seen, or one known only as cancelled. */
   #shown(id: string): Job | undefined {
-    const j = this.#jobs.get(id) ?? this.#unseen.get(id);
-    return j && (j.requestSeen || j.cancelled) ? j : undefined;
+    return this.#jobs.get(id) ?? this.#withdrawn.get(id);
   }
 
   #changed(): void {
@@ -431,7 +442,7 @@ export class JobBoard implements MarketSource {
   #sortedJobs(): Job[] {
     this.#sorted ??= [
       ...this.#jobs.values(),
-      ...[...this.#unseen.values()].filter((j) => j.cancelled),
+      ...this.#withdrawn.values(),
     ].sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1));
     return this.#sorted;
   }
@@ -448,7 +459,7 @@ export class JobBoard implements MarketSource {
     const provs = new Map<string, Acc>();
     const served = new Map<string, Set<number>>();
     // Jobs known only from a cancellation count as cancelled, and in nothing else.
-    for (const j of this.#unseen.values()) if (j.cancelled) counts.cancelled++;
+    counts.cancelled += this.#withdrawn.size;
     for (const j of this.#jobs.values()) {
       const state = jobState(j, now);
       if (state === "success") counts.completed++;

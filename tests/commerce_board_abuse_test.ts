@@ -1,0 +1,68 @@
+/**
+ * The job board fed directly, in the orders a relay with several isolates or a restart can deliver
+ * events, by strangers who want to distort it. Events are really signed; the store behind the
+ * board is the in-memory one (the board only reads it when it rebuilds).
+ */
+import { assertEquals } from "@std/assert";
+import { JobBoard } from "../commerce/job_board.ts";
+import { MemoryStore } from "../kv/memory_store.ts";
+import { Agent } from "./helpers.ts";
+
+const customer = new Agent();
+const provider = new Agent();
+const stranger = new Agent();
+const board = (maxJobs?: number) =>
+  new JobBoard({ store: new MemoryStore(), ttlSeconds: 86400, maxJobs });
+const job = () => customer.sign({ kind: 5050, tags: [["i", "text", "text"]] });
+const randomId = () => crypto.getRandomValues(new Uint8Array(32)).toHex();
+
+Deno.test("board: the author's deletion seen before its request cancels it, k tag or not", () => {
+  const b = board();
+  const req = job();
+  // Another isolate stored the request; its deletion (without NIP-09's k tag) arrives here first.
+  b.ingest(customer.sign({ kind: 5, tags: [["e", req.id]] }), Date.now());
+  b.ingest(req, Date.now());
+  assertEquals(b.job(req.id)?.state, "cancelled");
+});
+
+Deno.test("board: deletions naming no event id, or made by strangers, list nothing", () => {
+  const b = board();
+  b.ingest(stranger.sign({ kind: 5, tags: [["e", "not-an-id"], ["e", "x"], ["k", "5050"]] }));
+  assertEquals(b.jobs().jobs, []);
+  assertEquals(b.summary().jobs.cancelled, 0);
+  // After a restart the author's k-tagged deletion is all that is left of a job; a stranger's
+  // later deletion of the same id does not rewrite whose job it was.
+  const gone = randomId();
+  b.ingest(customer.sign({ kind: 5, tags: [["e", gone], ["k", "5050"]] }));
+  b.ingest(stranger.sign({ kind: 5, tags: [["e", gone], ["k", "5999"]] }));
+  const shown = b.job(gone)!;
+  assertEquals([shown.state, shown.customer, shown.kind], ["cancelled", customer.pubkey, 5050]);
+});
+
+Deno.test("board: a flood of answers to unknown ids pushes out neither jobs nor cancellations", () => {
+  const b = board(5);
+  const req = job();
+  b.ingest(req, Date.now());
+  const gone = randomId();
+  b.ingest(customer.sign({ kind: 5, tags: [["e", gone], ["k", "5050"]] }));
+  for (let i = 0; i < 20; i++) {
+    b.ingest(stranger.sign({ kind: 6050, tags: [["e", randomId()], ["p", stranger.pubkey]] }));
+  }
+  assertEquals(b.jobs().jobs.map((j) => j.id).sort(), [req.id, gone].sort());
+});
+
+Deno.test("board: one stranger's early answers cannot crowd out the provider's", () => {
+  const b = board();
+  const req = job();
+  for (let i = 0; i < 64; i++) {
+    b.ingest(
+      stranger.sign({ kind: 7000, tags: [["e", req.id], ["status", "error"]], content: `${i}` }),
+      Date.now(),
+    );
+  }
+  b.ingest(provider.sign({ kind: 6050, tags: [["e", req.id], ["p", customer.pubkey]] }));
+  b.ingest(req, Date.now());
+  const shown = b.job(req.id)!;
+  assertEquals(shown.state, "success");
+  assertEquals(shown.providers.find((p) => p.pubkey === provider.pubkey)?.results, 1);
+});
