@@ -192,6 +192,7 @@ export class FeedTailer {
   async #read(): Promise<void> {
     try {
       for (const [writer, head] of await feedHeads(this.#kv)) {
+        if (this.#closed) return;
         if (writer === this.#skip) continue;
         // A writer first seen now started after this tailer: its whole log is new.
         const pos = this.#pos.get(writer) ?? 0;

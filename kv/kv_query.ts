@@ -9,6 +9,8 @@ import { hasAuthorKindIndex, idBytes, invertId, P, tagValuePart, uninvertId } fr
 import { rememberJson } from "./store.ts";
 
 const decoder = new TextDecoder();
+/** Index entries resolved together in a scan (at most 64 events of 64 KB held at once). */
+const CHUNK = 64;
 
 /** Parse stored event JSON, remembering the text so fan-out can send it without re-serialising. */
 export function decodeEvent(j: Uint8Array): NostrEvent {
@@ -71,25 +73,29 @@ export async function scanFilter(
   );
   const iters = lists.map((l) => l[Symbol.asyncIterator]());
   const next = iters.length === 1 ? oneList(iters[0]!) : await merged(iters);
-  // Entries are taken a list batch at a time, so the events too large to copy into index entries
-  // are read together (ten to a getMany, the calls in parallel) rather than one after another.
-  while (true) {
-    const chunk: Deno.KvEntry<Uint8Array>[] = [];
-    while (chunk.length < batchSize) {
-      const entry = await next();
-      if (!entry) break;
-      chunk.push(entry);
-    }
-    for (const j of await entriesJson(kv, chunk, now)) {
-      if (!j) continue;
-      const json = decoder.decode(j);
-      const ev = JSON.parse(json) as NostrEvent;
-      if (matchFilter(f, ev) && !visit(ev, json)) {
-        for (const it of iters) it.return?.();
-        return;
+  // Entries are taken a slice at a time, so the events too large to copy into index entries are
+  // read together (ten to a getMany, the calls in parallel) rather than one after another; the
+  // slice is small enough that a scan never holds more than a few MB of them.
+  const slice = Math.min(batchSize, CHUNK);
+  try {
+    while (true) {
+      const chunk: Deno.KvEntry<Uint8Array>[] = [];
+      while (chunk.length < slice) {
+        const entry = await next();
+        if (!entry) break;
+        chunk.push(entry);
       }
+      for (const j of await entriesJson(kv, chunk, now)) {
+        if (!j) continue;
+        const json = decoder.decode(j);
+        const ev = JSON.parse(json) as NostrEvent;
+        if (matchFilter(f, ev) && !visit(ev, json)) return;
+      }
+      if (chunk.length < slice) return;
     }
-    if (chunk.length < batchSize) return;
+  } finally {
+    // Early or on an error: let KV drop the rest of each list.
+    for (const it of iters) it.return?.();
   }
 }
 

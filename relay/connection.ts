@@ -41,8 +41,11 @@ const ID_IN_MESSAGE = /"id"\s*:\s*"([0-9a-f]{64})"/;
 const EVENT_VERB = /^\s*\[\s*"EVENT"/;
 /** How far from either end of an oversized EVENT its id is looked for. */
 const ID_SCAN = 65536;
-/** The subscription id of a REQ or COUNT, read without parsing (plain ids only, 1-64 chars). */
-const SUB_IN_MESSAGE = /^\[\s*"(?:REQ|COUNT)"\s*,\s*"([^"\\]{1,64})"/;
+/**
+ * The subscription id of a REQ or COUNT, read without parsing (plain ids only: 64 characters are
+ * up to 128 UTF-16 units).
+ */
+const SUB_IN_MESSAGE = /^\s*\[\s*"(?:REQ|COUNT)"\s*,\s*"([^"\\]{1,128})"/;
 
 /** A client connection's protocol state. */
 export class Connection implements ConnInfo {
@@ -113,7 +116,7 @@ export class Connection implements ConnInfo {
       // An oversized REQ or COUNT also gets CLOSED naming its subscription (NIP-01 answers a
       // refused subscription with CLOSED), so a client waiting on that id is not left hanging;
       // the NOTICE stays for clients that watch notices.
-      const sub = SUB_IN_MESSAGE.exec(data.slice(0, 200))?.[1];
+      const sub = SUB_IN_MESSAGE.exec(data.slice(0, 300))?.[1];
       if (sub !== undefined) this.send(["CLOSED", sub, msg]);
       return this.notice(msg);
     }

@@ -31,6 +31,11 @@ Deno.test("limits: every hard limit is refused with its prefix and the connectio
   const bigClosed = await c.take((m) => Array.isArray(m) && m[0] === "CLOSED" && m[1] === "big");
   assertMatch(bigClosed[2] as string, /^invalid: message is larger than 2000 bytes/);
   assertMatch((await c.take(notice))[1] as string, /^invalid: message is larger than 2000 bytes/);
+  // The same for an id of 40 emoji (40 characters, 80 UTF-16 units) behind whitespace.
+  const emoji = "\u{1F600}".repeat(40);
+  c.send(" " + JSON.stringify(["REQ", emoji, { "#t": ["y".repeat(3000)] }]));
+  await c.take((m) => Array.isArray(m) && m[0] === "CLOSED" && m[1] === emoji);
+  await c.take(notice);
   // Multi-byte characters count in bytes, not characters.
   c.send(JSON.stringify(["REQ", "mb", { "#t": ["é".repeat(1000)] }]));
   assertMatch((await c.take(notice))[1] as string, /^invalid: message is larger/);
