@@ -72,10 +72,16 @@ export interface Job {
   cancelledBy: Set<string>;
   /** Answers that arrived before the request, applied (and checked) once it does. */
   pending: Answer[];
+  /**
+   * Answers applied, so that one its author deletes can be taken back; undefined once there were
+   * too many to keep (deletions are then not followed for this job).
+   */
+  applied: Answer[] | undefined;
 }
 
 /** A feedback (kind 7000) or result (6000-6999) as the board needs it. */
 export interface Answer {
+  id: string;
   kind: number;
   pubkey: string;
   /** The feedback's `status` tag. */
@@ -91,6 +97,7 @@ export interface Answer {
  */
 const MAX_PENDING = 64;
 const PENDING_EACH = 4;
+const MAX_APPLIED = 256;
 
 /** A job known only from an answer to it, until (if ever) the request itself arrives. */
 export function placeholderJob(
@@ -114,6 +121,7 @@ export function placeholderJob(
     requestSeen: false,
     cancelledBy: new Set(),
     pending: [],
+    applied: [],
   };
 }
 
@@ -156,8 +164,30 @@ export function applyAnswer(job: Job, a: Answer): void {
     if (job.pending.length < MAX_PENDING && mine < PENDING_EACH) job.pending.push(a);
     return;
   }
+  if (a.kind !== 7000 && a.kind !== job.kind + 1000) return;
+  if (job.applied && job.applied.length < MAX_APPLIED) job.applied.push(a);
+  else job.applied = undefined;
+  applyOne(job, a);
+}
+
+function applyOne(job: Job, a: Answer): void {
   if (a.kind === 7000) applyFeedback(job, a.pubkey, a.status, a.created_at, a.ms);
-  else if (a.kind === job.kind + 1000) applyResult(job, a.pubkey, a.ms);
+  else applyResult(job, a.pubkey, a.ms);
+}
+
+/** Take back an answer its author deleted (NIP-09); true when the job changed. */
+export function removeAnswer(job: Job, id: string, by: string): boolean {
+  const waiting = job.pending.findIndex((a) => a.id === id && a.pubkey === by);
+  if (waiting >= 0) {
+    job.pending.splice(waiting, 1);
+    return true;
+  }
+  const i = job.applied?.findIndex((a) => a.id === id && a.pubkey === by) ?? -1;
+  if (i < 0) return false;
+  job.applied!.splice(i, 1);
+  job.providers = new Map();
+  for (const a of job.applied!) applyOne(job, a);
+  return true;
 }
 
 function track(job: Job, pubkey: string): ProviderTrack {

@@ -19,6 +19,7 @@ import {
   jobState,
   noteDeleter,
   placeholderJob,
+  removeAnswer,
   sinceRequest,
 } from "./job.ts";
 import { spread } from "./percentile.ts";
@@ -136,6 +137,8 @@ export class JobBoard implements MarketSource {
    * apart from `#unseen` so that a flood of answers cannot push them out.
    */
   #withdrawn = new Map<string, Job>();
+  /** The job each recent answer (feedback or result) names, to follow its deletion. */
+  #answerOf = new Map<string, string>();
   #seen = new RecentIds(SEEN_MAX);
   #version = 0;
   #sorted: Job[] | undefined;
@@ -231,7 +234,9 @@ export class JobBoard implements MarketSource {
       const jobId = ev.tags.find((t) => t[0] === "e" && t[1])?.[1];
       if (!jobId) return;
       const job = this.#jobs.get(jobId) ?? this.#placeholder(jobId, ev.kind - 1000, ev, expiry);
+      bounded(this.#answerOf, ev.id, jobId, SEEN_MAX);
       applyAnswer(job, {
+        id: ev.id,
         kind: ev.kind,
         pubkey: ev.pubkey,
         status: ev.tags.find((t) => t[0] === "status")?.[1],
@@ -255,9 +260,18 @@ export class JobBoard implements MarketSource {
   #delete(del: NostrEvent): void {
     this.handlers.remove(del);
     const kTag = del.tags.find((t) => t[0] === "k" && isJobRequestKind(Number(t[1])));
+    // A deletion that names its kinds and no job request kind among them cancels no job.
+    const maybeJobs = kTag !== undefined || !del.tags.some((t) => t[0] === "k");
     for (const t of del.tags) {
       if (t[0] !== "e" || !t[1]) continue;
       this.reputation.remove(t[1], del.pubkey);
+      const answered = this.#answerOf.get(t[1]);
+      if (answered !== undefined) {
+        // A provider withdrawing its feedback or result: the job is shown as if it never came.
+        const j = this.#jobs.get(answered) ?? this.#unseenJob(answered);
+        if (j) removeAnswer(j, t[1], del.pubkey);
+        continue;
+      }
       const job = this.#jobs.get(t[1]);
       if (job) {
         // NIP-09: only the customer who requested the job can cancel it.
@@ -265,7 +279,7 @@ export class JobBoard implements MarketSource {
         continue;
       }
       // A value that is no event id names no job.
-      if (!isHex64(t[1])) continue;
+      if (!maybeJobs || !isHex64(t[1])) continue;
       const j = this.#placeholder(t[1], 0, del, del.created_at + this.ttlSeconds);
       // Checked against the request's author if it arrives (see applyRequest); remembered even
       // without a `k` tag, since the request may reach this isolate after its deletion.

@@ -66,3 +66,24 @@ Deno.test("board: one stranger's early answers cannot crowd out the provider's",
   assertEquals(shown.state, "success");
   assertEquals(shown.providers.find((p) => p.pubkey === provider.pubkey)?.results, 1);
 });
+
+Deno.test("board: a result its provider deletes is taken back; a stranger's deletion is not", () => {
+  const b = board();
+  const req = job();
+  b.ingest(req, Date.now());
+  const answer = (kind: number, status?: string) =>
+    provider.sign({
+      kind,
+      tags: [...(status ? [["status", status]] : []), ["e", req.id], ["p", customer.pubkey]],
+    });
+  b.ingest(answer(7000, "processing"), Date.now());
+  const result = answer(6050);
+  b.ingest(result, Date.now());
+  assertEquals(b.job(req.id)?.state, "success");
+  b.ingest(stranger.sign({ kind: 5, tags: [["e", result.id], ["k", "6050"]] }));
+  assertEquals(b.job(req.id)?.state, "success");
+  b.ingest(provider.sign({ kind: 5, tags: [["e", result.id], ["k", "6050"]] }));
+  const shown = b.job(req.id)!;
+  assertEquals([shown.state, shown.providers[0]?.results], ["processing", 0]);
+  assertEquals(b.provider(provider.pubkey).stats.results, 0);
+});
