@@ -39,6 +39,11 @@ const RANK: Record<FeedbackStatus, number> = {
   "success": 5,
 };
 
+/** A feedback `status` tag's value if NIP-90 defines it (own keys only: not "constructor"). */
+export function feedbackStatus(status: string | undefined): FeedbackStatus | undefined {
+  return status !== undefined && Object.hasOwn(RANK, status) ? status as FeedbackStatus : undefined;
+}
+
 /** What one provider did for one job. */
 export interface ProviderTrack {
   pubkey: string;
@@ -77,6 +82,8 @@ export interface Job {
    * too many to keep (deletions are then not followed for this job).
    */
   applied: Answer[] | undefined;
+  /** Authors with more answers than `applied` keeps for one author: their deletions are not followed. */
+  overflowed: Set<string>;
 }
 
 /** A feedback (kind 7000) or result (6000-6999) as the board needs it. */
@@ -98,6 +105,8 @@ export interface Answer {
 const MAX_PENDING = 64;
 const PENDING_EACH = 4;
 const MAX_APPLIED = 256;
+/** Answers of one author kept for replay: one key's flood stops following only its own deletions. */
+const APPLIED_EACH = 16;
 
 /** A job known only from an answer to it, until (if ever) the request itself arrives. */
 export function placeholderJob(
@@ -122,6 +131,7 @@ export function placeholderJob(
     cancelledBy: new Set(),
     pending: [],
     applied: [],
+    overflowed: new Set(),
   };
 }
 
@@ -165,8 +175,13 @@ export function applyAnswer(job: Job, a: Answer): void {
     return;
   }
   if (a.kind !== 7000 && a.kind !== job.kind + 1000) return;
-  if (job.applied && job.applied.length < MAX_APPLIED) job.applied.push(a);
-  else job.applied = undefined;
+  // Bounded per author: one key's flood stops following only its own deletions.
+  if (job.applied) {
+    const mine = job.applied.reduce((n, p) => n + (p.pubkey === a.pubkey ? 1 : 0), 0);
+    if (mine < APPLIED_EACH && job.applied.length < MAX_APPLIED) job.applied.push(a);
+    else if (mine >= APPLIED_EACH) job.overflowed.add(a.pubkey);
+    else job.applied = undefined;
+  }
   applyOne(job, a);
 }
 
@@ -182,11 +197,18 @@ export function removeAnswer(job: Job, id: string, by: string): boolean {
     job.pending.splice(waiting, 1);
     return true;
   }
+  if (job.overflowed.has(by)) return false;
   const i = job.applied?.findIndex((a) => a.id === id && a.pubkey === by) ?? -1;
   if (i < 0) return false;
   job.applied!.splice(i, 1);
+  // Tracks are per author: rebuild only the deleter's, in place (keeps the providers' order).
+  const others = job.providers;
   job.providers = new Map();
-  for (const a of job.applied!) applyOne(job, a);
+  for (const a of job.applied!) if (a.pubkey === by) applyOne(job, a);
+  const mine = job.providers.get(by);
+  job.providers = others;
+  if (mine) others.set(by, mine);
+  else others.delete(by);
   return true;
 }
 
@@ -218,7 +240,7 @@ export function applyFeedback(
   const p = track(job, provider);
   p.feedback++;
   if (p.firstFeedbackMs === undefined || seenMs < p.firstFeedbackMs) p.firstFeedbackMs = seenMs;
-  if (status === undefined || !(status in RANK)) return;
+  if (feedbackStatus(status) === undefined) return;
   // A delivered result is final for that provider; later feedback does not undo it.
   if (p.results > 0) return;
   if (createdAt >= p.statusAt) {

@@ -13,6 +13,7 @@ import { type Handler, Handlers, isJobRequestKind } from "./handlers.ts";
 import {
   applyAnswer,
   applyRequest,
+  feedbackStatus,
   firstOf,
   type Job,
   type JobState,
@@ -140,6 +141,8 @@ export class JobBoard implements MarketSource {
   /** The job each recent answer (feedback or result) names, to follow its deletion. */
   #answerOf = new Map<string, string>();
   #seen = new RecentIds(SEEN_MAX);
+  /** `id:pubkey` of recent deletion targets, so an answer delivered after its deletion is dropped. */
+  #deleted = new RecentIds(SEEN_MAX);
   #version = 0;
   #sorted: Job[] | undefined;
   #agg: Aggregate | undefined;
@@ -229,17 +232,21 @@ export class JobBoard implements MarketSource {
       this.#unseen.delete(ev.id);
       this.#withdrawn.delete(ev.id);
       applyRequest(job, ev, ms, expiry);
+      // Its author's deletion seen first, whatever its k tags said (the store ignores them).
+      if (this.#deleted.has(`${ev.id}:${ev.pubkey}`)) job.cancelled = true;
       bounded(this.#jobs, ev.id, job, this.maxJobs);
     } else {
       const jobId = ev.tags.find((t) => t[0] === "e" && t[1])?.[1];
       if (!jobId) return;
+      if (this.#deleted.has(`${ev.id}:${ev.pubkey}`)) return;
       const job = this.#jobs.get(jobId) ?? this.#placeholder(jobId, ev.kind - 1000, ev, expiry);
       bounded(this.#answerOf, ev.id, jobId, SEEN_MAX);
       applyAnswer(job, {
         id: ev.id,
         kind: ev.kind,
         pubkey: ev.pubkey,
-        status: ev.tags.find((t) => t[0] === "status")?.[1],
+        // Only a status NIP-90 defines is kept: the tag's text could be 64 KB.
+        status: feedbackStatus(ev.tags.find((t) => t[0] === "status")?.[1]),
         created_at: ev.created_at,
         ms,
       });
@@ -265,6 +272,7 @@ export class JobBoard implements MarketSource {
     for (const t of del.tags) {
       if (t[0] !== "e" || !t[1]) continue;
       this.reputation.remove(t[1], del.pubkey);
+      if (isHex64(t[1])) this.#deleted.add(`${t[1]}:${del.pubkey}`);
       const answered = this.#answerOf.get(t[1]);
       if (answered !== undefined) {
         // A provider withdrawing its feedback or result: the job is shown as if it never came.

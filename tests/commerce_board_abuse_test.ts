@@ -6,6 +6,7 @@
 import { assertEquals } from "@std/assert";
 import { JobBoard } from "../commerce/job_board.ts";
 import { MemoryStore } from "../kv/memory_store.ts";
+import type { NostrEvent } from "../nostr/types.ts";
 import { Agent } from "./helpers.ts";
 
 const customer = new Agent();
@@ -86,4 +87,98 @@ Deno.test("board: a result its provider deletes is taken back; a stranger's dele
   const shown = b.job(req.id)!;
   assertEquals([shown.state, shown.providers[0]?.results], ["processing", 0]);
   assertEquals(b.provider(provider.pubkey).stats.results, 0);
+});
+
+/** A fresh board rebuilt from a store fed `events` in order, as at startup. */
+async function rebuilt(events: NostrEvent[]): Promise<JobBoard> {
+  const store = new MemoryStore();
+  for (const ev of events) await store.event(ev);
+  const b = new JobBoard({ store, ttlSeconds: 86400 });
+  await b.rebuild();
+  return b;
+}
+
+const answerTo = (by: Agent, req: NostrEvent, kind: number, status?: string, content = "") =>
+  by.sign({
+    kind,
+    content,
+    tags: [...(status ? [["status", status]] : []), ["e", req.id], ["p", customer.pubkey]],
+  });
+
+const shown = (b: JobBoard, id: string) => {
+  const j = b.job(id);
+  // Providers in pubkey order: a rebuild meets answers of one second in another order.
+  const providers = j?.providers.map((p) => [p.pubkey, p.results, p.feedback]).sort();
+  return j && { state: j.state, providers };
+};
+
+Deno.test("board: a deletion that reaches an isolate before its answer still wins, as in the store", async () => {
+  const req = job();
+  const fb = answerTo(provider, req, 7000, "processing");
+  const result = answerTo(provider, req, 6050);
+  const del = provider.sign({ kind: 5, tags: [["e", result.id], ["k", "6050"]] });
+  const live = board();
+  // Another isolate stored the result; the provider's deletion came here first, its batch later.
+  for (const ev of [req, fb, del, result]) live.ingest(ev, Date.now());
+  assertEquals(shown(live, req.id), shown(await rebuilt([req, fb, result, del]), req.id));
+  assertEquals(live.job(req.id)?.state, "processing");
+});
+
+Deno.test("board: a stranger's flood of answers does not stop a provider's deletion being followed", async () => {
+  const req = job();
+  const junk = Array.from(
+    { length: 300 },
+    (_, i) => answerTo(stranger, req, 7000, "error", `${i}`),
+  );
+  const fb = answerTo(provider, req, 7000, "processing");
+  const result = answerTo(provider, req, 6050);
+  const del = provider.sign({ kind: 5, tags: [["e", result.id], ["k", "6050"]] });
+  const live = board();
+  for (const ev of [req, fb, ...junk, result, del]) live.ingest(ev, Date.now());
+  assertEquals(shown(live, req.id), shown(await rebuilt([req, fb, ...junk, result, del]), req.id));
+});
+
+Deno.test("board: the author's deletion cancels its request whatever its k tags say", () => {
+  const req = job();
+  // The store deletes by id whatever the k tags name; the board must agree.
+  const live = board();
+  live.ingest(customer.sign({ kind: 5, tags: [["e", req.id], ["k", "1"]] }), Date.now());
+  live.ingest(req, Date.now());
+  assertEquals(live.job(req.id)?.state, "cancelled");
+});
+
+Deno.test("board: replaying after a deletion keeps the other answers' times and order", () => {
+  const b = board();
+  const req = job();
+  const [f1, f2] = [
+    answerTo(provider, req, 7000, "processing", "a"),
+    answerTo(provider, req, 7000, "processing", "b"),
+  ];
+  const r = answerTo(provider, req, 6050);
+  b.ingest(req, 1_000_000);
+  b.ingest(f1, 1_000_100);
+  b.ingest(answerTo(stranger, req, 7000, "error"), 1_000_150);
+  b.ingest(f2, 1_000_200);
+  b.ingest(r, 1_000_300);
+  b.ingest(provider.sign({ kind: 5, tags: [["e", f1.id]] }), 1_000_400);
+  const v = b.job(req.id)!;
+  assertEquals([v.time_to_first_feedback_ms, v.time_to_first_result_ms, v.state], [
+    150,
+    300,
+    "success",
+  ]);
+  assertEquals(v.providers.map((p) => p.pubkey), [provider.pubkey, stranger.pubkey]);
+  assertEquals(v.providers[0]!.time_to_first_feedback_ms, 200);
+});
+
+Deno.test("board: statuses NIP-90 does not define are feedback only, even Object's own names", () => {
+  const b = board();
+  const req = job();
+  b.ingest(req, Date.now());
+  b.ingest(answerTo(stranger, req, 7000, "constructor"), Date.now());
+  b.ingest(answerTo(stranger, req, 7000, "toString"), Date.now());
+  assertEquals(b.job(req.id)?.state, "requested");
+  b.ingest(answerTo(provider, req, 6050), Date.now());
+  assertEquals(b.job(req.id)?.state, "success");
+  assertEquals(b.summary().jobs.completed, 1);
 });
