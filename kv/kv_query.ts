@@ -72,12 +72,12 @@ export async function scanFilter(
     })
   );
   const iters = lists.map((l) => l[Symbol.asyncIterator]());
-  const next = iters.length === 1 ? oneList(iters[0]!) : await merged(iters);
   // Entries are taken a slice at a time, so the events too large to copy into index entries are
   // read together (ten to a getMany, the calls in parallel) rather than one after another; the
   // slice is small enough that a scan never holds more than a few MB of them.
   const slice = Math.min(batchSize, CHUNK);
   try {
+    const next = iters.length === 1 ? oneList(iters[0]!) : await merged(iters);
     while (true) {
       const chunk: Deno.KvEntry<Uint8Array>[] = [];
       while (chunk.length < slice) {
