@@ -1,7 +1,8 @@
 import { assert, assertEquals } from "@std/assert";
 import { KvStore } from "./kv_store.ts";
 import { checkStore, consistent } from "./check_store.ts";
-import { fake, withKvStore } from "./store_contract.ts";
+import { fake, PK, withKvStore } from "./store_contract.ts";
+import { bytesToHex } from "@noble/hashes/utils.js";
 
 const longTags = (n: number, len: number, v: string) =>
   Array.from({ length: n }, (_, i) => ["t", `${v}${i}`.padEnd(len, "x")]);
@@ -132,5 +133,40 @@ Deno.test("KvStore: a store that did not write them still answers duplicates and
   } finally {
     await other.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KvStore: a write whose reads fail fails alone, not the writes batched with it", async () => {
+  const real = await Deno.openKv(":memory:");
+  const poison = PK.c;
+  const poisoned = (keys: Deno.KvKey[]) =>
+    keys.some((k) => k.some((p) => p instanceof Uint8Array && bytesToHex(p) === poison));
+  // Reads of anything keyed by the poisoned pubkey fail (its profile's pointer), as a KV error
+  // for one key would; everything else reads as usual.
+  const kv = new Proxy(real, {
+    get(target, prop) {
+      if (prop === "getMany") {
+        return (keys: Deno.KvKey[]) =>
+          poisoned(keys) ? Promise.reject(new Error("read failed")) : target.getMany(keys);
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const store = new KvStore(kv);
+  try {
+    // Profiles are planned by reading their pointers. The first write takes the committer, so
+    // the two profiles queue behind it and are planned as one batch.
+    const [first, bad, good] = await Promise.all([
+      store.event(fake({ kind: 1 })),
+      store.event(fake({ kind: 0, pubkey: poison })),
+      store.event(fake({ kind: 0, pubkey: PK.b })),
+    ]);
+    assertEquals(bad.verdict[0], false);
+    assert(bad.verdict[1].startsWith("error:"), bad.verdict[1]);
+    assertEquals([first.verdict, good.verdict], [[true, ""], [true, ""]]);
+    assertEquals(await store.count([{ kinds: [0] }]), 1);
+  } finally {
+    await store.close();
   }
 });
