@@ -2,12 +2,12 @@
  * @module The agent-commerce JSON API (`/api/jobs`, `/api/providers`), a Hono sub-app served from
  * the job board's memory: no request scans the store. Schemas are documented in the README.
  */
+import { isHex64 } from "../nostr/event.ts";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { JobBoard } from "./job_board.ts";
 import { JOB_STATES, type JobState } from "./job.ts";
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const CURSOR = /^\d{1,15}:[0-9a-f]{64}$/;
 
 /** Build the commerce API over a job board. */
@@ -63,6 +63,6 @@ function int(raw: string | undefined, name: string, min: number, max: number): n
 
 function hex(raw: string | undefined, name: string): string | undefined {
   if (raw === undefined || raw === "") return undefined;
-  if (!HEX64.test(raw)) throw new Error(`${name} must be 64 lowercase hex characters`);
+  if (!isHex64(raw)) throw new Error(`${name} must be 64 lowercase hex characters`);
   return raw;
 }

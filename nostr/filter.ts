@@ -1,7 +1,7 @@
 /** @module NIP-01 filters: parsing a client's filter and matching events against it. */
+import { isHex64 } from "./event.ts";
 import type { Filter, NostrEvent } from "./types.ts";
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const TAG_KEY = /^#[a-zA-Z]$/;
 
 /** Limits applied while parsing a filter. */
@@ -19,7 +19,7 @@ export function parseFilter(raw: unknown, limits: FilterLimits): Filter | string
     switch (key) {
       case "ids":
       case "authors": {
-        const err = checkList(key, value, limits, (v) => typeof v === "string" && HEX64.test(v));
+        const err = checkList(key, value, limits, isHex64);
         if (err) return err;
         out[key] = value as string[];
         break;
@@ -43,7 +43,7 @@ export function parseFilter(raw: unknown, limits: FilterLimits): Filter | string
           key,
           value,
           limits,
-          (v) => typeof v === "string" && (!strict || HEX64.test(v)),
+          (v) => typeof v === "string" && (!strict || isHex64(v)),
         );
         if (err) return err;
         out[key as `#${string}`] = value as string[];
