@@ -92,6 +92,12 @@ export function toPrometheus(r: StatsReport): string {
     );
   }
   metric(
+    "filters_proven_empty_below_total",
+    "counter",
+    "Of the filters answered from memory, those the index keys below the window proved empty there.",
+    one(hot.filters_proven_empty_below_total),
+  );
+  metric(
     "hot_events",
     "gauge",
     "Events held in memory by each isolate's window.",

@@ -72,6 +72,7 @@ export interface StatsReport {
       filters_from_kv_total: number;
       count_filters_from_memory_total: number;
       count_filters_from_kv_total: number;
+      filters_proven_empty_below_total: number;
     };
   };
   market: MarketSummary;
@@ -141,6 +142,7 @@ export function buildReport(
         filters_from_kv_total: agg.cache.from_storage,
         count_filters_from_memory_total: agg.cache.counts_from_memory,
         count_filters_from_kv_total: agg.cache.counts_from_storage,
+        filters_proven_empty_below_total: agg.cache.proven_below,
       },
     },
     market,

@@ -122,6 +122,7 @@ export class KvStore implements NStore {
       fromStorage: this.#scanned,
       countsFromMemory: this.#hot?.countHits ?? 0,
       countsFromStorage: this.#countsScanned,
+      provenBelow: this.#hot?.answeredByBelow ?? 0,
     };
   }
 

@@ -35,6 +35,8 @@ export interface CacheStats {
   countsFromMemory: number;
   /** COUNT filters answered by scanning storage. */
   countsFromStorage: number;
+  /** Of the filters (REQ and COUNT) answered from memory, those reaching below the window that its keys below proved empty there. */
+  provenBelow: number;
 }
 
 /** A Nostr event store: Deno KV and in-memory stores implement the same contract. */

@@ -35,8 +35,8 @@ export interface IsolateSnapshot {
   /** Per-minute counts of the HOUR_MINUTES minutes ending with the minute holding `at`. */
   hour: Series;
   /**
-   * The store's in-memory window: events held, and REQ and COUNT filters answered from it and
-   * from storage.
+   * The store's in-memory window: events held, REQ and COUNT filters answered from it and from
+   * storage, and those of the first answered from memory only because the keys below proved it.
    */
   cache: {
     held: number;
@@ -44,6 +44,7 @@ export interface IsolateSnapshot {
     from_storage: number;
     counts_from_memory: number;
     counts_from_storage: number;
+    proven_below: number;
   };
 }
 
@@ -93,6 +94,7 @@ export function takeSnapshot(id: string, stats: Stats, gauges: Gauges): IsolateS
       from_storage: gauges.cache?.fromStorage ?? 0,
       counts_from_memory: gauges.cache?.countsFromMemory ?? 0,
       counts_from_storage: gauges.cache?.countsFromStorage ?? 0,
+      proven_below: gauges.cache?.provenBelow ?? 0,
     },
   };
 }
@@ -130,6 +132,7 @@ export function sumSnapshots(snaps: IsolateSnapshot[], now: number): AggregateSt
       from_storage: 0,
       counts_from_memory: 0,
       counts_from_storage: 0,
+      proven_below: 0,
     },
     isolates: [],
   };
@@ -165,6 +168,7 @@ export function sumSnapshots(snaps: IsolateSnapshot[], now: number): AggregateSt
     out.cache.from_storage += s.cache?.from_storage ?? 0;
     out.cache.counts_from_memory += s.cache?.counts_from_memory ?? 0;
     out.cache.counts_from_storage += s.cache?.counts_from_storage ?? 0;
+    out.cache.proven_below += s.cache?.proven_below ?? 0;
   }
   out.kinds = topKinds(kinds, KINDS_PER_ISOLATE);
   out.peak_connections = Math.max(out.peak_connections, out.connections);

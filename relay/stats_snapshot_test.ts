@@ -14,13 +14,27 @@ Deno.test("sumSnapshots adds isolates and aligns their windows to one moment", (
   b.refuse("rate-limited: slow down");
   const snapB = takeSnapshot("b", b, {
     subscriptions: 3,
-    cache: { held: 40, fromMemory: 5, fromStorage: 2, countsFromMemory: 4, countsFromStorage: 1 },
+    cache: {
+      held: 40,
+      fromMemory: 5,
+      fromStorage: 2,
+      countsFromMemory: 4,
+      countsFromStorage: 1,
+      provenBelow: 3,
+    },
   });
   now += 2000; // b's snapshot is now two seconds old
   a.accept(1);
   const snapA = takeSnapshot("a", a, {
     subscriptions: 1,
-    cache: { held: 30, fromMemory: 7, fromStorage: 1, countsFromMemory: 2, countsFromStorage: 6 },
+    cache: {
+      held: 30,
+      fromMemory: 7,
+      fromStorage: 1,
+      countsFromMemory: 2,
+      countsFromStorage: 6,
+      provenBelow: 1,
+    },
   });
   const sum = sumSnapshots([snapA, snapB], now);
   assertEquals([sum.connections, sum.subscriptions, sum.totals.stored], [3, 4, 4]);
@@ -38,5 +52,6 @@ Deno.test("sumSnapshots adds isolates and aligns their windows to one moment", (
     from_storage: 3,
     counts_from_memory: 6,
     counts_from_storage: 7,
+    proven_below: 4,
   });
 });
