@@ -1,7 +1,7 @@
 /** A client that stops reading is told and disconnected; the relay's memory stays bounded. */
-import { assert } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { Agent, Client, startRelay } from "./helpers.ts";
-import { spawnRelay } from "./process.ts";
+import { spawnRelay, stopRelay } from "./process.ts";
 
 /** Open a WebSocket by hand over TCP so the test can stop reading from it entirely. */
 async function rawSocket(port: number): Promise<Deno.TcpConn> {
@@ -135,4 +135,45 @@ Deno.test("idle clients that answer pings stay; dead ones are closed and account
   await live.until(() => r.nexus.relay.connections.size === 0);
   assert(r.nexus.relay.stats.connections === 0, `stats say ${r.nexus.relay.stats.connections}`);
   await r.close();
+});
+
+Deno.test("a subscriber that never reads is closed when events reach it through the KV feed; a reading one gets them all", async () => {
+  // Two processes on one KV file: what b stores reaches a's subscribers only through the feed.
+  const dir = await Deno.makeTempDir();
+  const a = await spawnRelay(`${dir}/kv.sqlite`, { NEXUS_MAX_BUFFERED_BYTES: "1048576" });
+  const b = await spawnRelay(`${dir}/kv.sqlite`);
+  try {
+    const port = Number(new URL(a.http).port);
+    const slow = await rawSocket(port);
+    await slow.write(frame(JSON.stringify(["REQ", "all", { kinds: [1], "#t": ["feed"] }])));
+    const reader = await Client.connect(a.url);
+    await reader.req("all", { kinds: [1], "#t": ["feed"] });
+    const pub = await Client.connect(b.url);
+    const agent = new Agent();
+    const big = "x".repeat(50_000);
+    const sent = new Set<string>();
+    for (let i = 0; i < 300; i += 20) {
+      const batch = Array.from(
+        { length: 20 },
+        (_, k) => agent.sign({ content: `${i + k} ${big}`, tags: [["t", "feed"]] }),
+      );
+      for (const ev of batch) sent.add(ev.id);
+      for (const ok of await Promise.all(batch.map((ev) => pub.publish(ev)))) assert(ok[2], ok[3]);
+    }
+    // 15 MB went to the feed; the reading subscriber on a gets every event once ...
+    await reader.until(() => reader.received("EVENT", "all").length >= sent.size, 30_000);
+    const got = reader.received("EVENT", "all").map((m) => (m[2] as { id: string }).id);
+    assertEquals(got.length, sent.size);
+    assertEquals(new Set(got), sent);
+    // ... and the one that read nothing was told and closed well before all of it was sent.
+    const frames = await readFrames(slow, 10_000);
+    assert(frames.closed, "the relay never closed the slow socket");
+    assert(frames.notice?.includes("error:"), `no NOTICE before the close: ${frames.notice}`);
+    assert(frames.bytes < 10_000_000, `the relay sent the slow reader ${frames.bytes} bytes`);
+    slow.close();
+    for (const c of [reader, pub]) await c.close();
+  } finally {
+    for (const r of [a, b]) await stopRelay(r);
+    await Deno.remove(dir, { recursive: true });
+  }
 });
