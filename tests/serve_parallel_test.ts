@@ -62,3 +62,55 @@ Deno.test("deno serve --parallel: every subscriber on every isolate gets each ev
   await drain;
   await stdout;
 });
+
+Deno.test("deno task start: a deno serve that does not exit after SIGTERM is killed within the deadline", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "start.ts"],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { DENO_JOBS: "1", HOST: "127.0.0.1", PORT: "0", NEXUS_KV_PATH: `${dir}/kv.sqlite` },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let err = "";
+  while (!/Listening on/.test(err)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("server exited: " + err);
+    err += value;
+  }
+  const drain = (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) err += r.value;
+  })();
+  const pgrep = await new Deno.Command("pgrep", {
+    args: ["-P", String(child.pid)],
+    stdout: "piped",
+  })
+    .output();
+  const serve = Number(new TextDecoder().decode(pgrep.stdout).trim());
+  assert(serve > 0, "no deno serve child");
+  // Stopped, it cannot act on the SIGTERM: it stands for a deno serve that lingers after one.
+  Deno.kill(serve, "SIGSTOP");
+  const t0 = Date.now();
+  child.kill("SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const status = await Promise.race([
+    child.status,
+    new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 8000)),
+  ]);
+  clearTimeout(timer);
+  if (!status) {
+    for (const pid of [serve, child.pid]) Deno.kill(pid, "SIGKILL");
+    await child.status;
+    throw new Error("start.ts waited on a deno serve that did not exit");
+  }
+  assert(Date.now() - t0 < 6000, `exited after ${Date.now() - t0} ms`);
+  assertEquals(status.code, 1, "a forced exit is not reported as clean");
+  await drain;
+  assert(err.includes("still up"), err);
+  // The stopped deno serve is gone too, not left behind.
+  const left = await new Deno.Command("kill", { args: ["-0", String(serve)], stderr: "null" })
+    .output();
+  assert(!left.success, "deno serve is still running");
+  await Deno.remove(dir, { recursive: true });
+});
