@@ -185,6 +185,8 @@ export class Connection implements ConnInfo {
     if (!verifyEvent(ev)) {
       return this.#ok(ev.id, false, reason("invalid", "bad event id or signature"));
     }
+    const late = relay.signedEventPolicy(ev, this, now);
+    if (late) return this.#ok(ev.id, false, late);
     if (isEphemeral(ev.kind)) {
       relay.stats.accept(ev.kind, false);
       relay.accepted(ev, undefined);
@@ -342,8 +344,10 @@ export class Connection implements ConnInfo {
       const id = (msg[1] as { id?: unknown } | undefined)?.id;
       return typeof id === "string" ? this.send(["OK", id, false, ev]) : this.notice(ev);
     }
-    const failure = checkAuth(ev, this.challenge, this.relay.config.relayUrl ?? this.relayUrl);
-    if (failure) return this.#ok(ev.id, false, failure);
+    // An AUTH is not an EVENT: its refusals are answered but not counted as refused events.
+    const failure = this.relay.authPolicy(ev, this, Math.floor(Date.now() / 1000)) ??
+      checkAuth(ev, this.challenge, this.relay.config.relayUrl ?? this.relayUrl);
+    if (failure) return this.send(["OK", ev.id, false, failure]);
     this.relay.stats.authenticate(ev.pubkey, this.pubkeys);
     this.pubkeys.add(ev.pubkey);
     this.send(["OK", ev.id, true, ""]);

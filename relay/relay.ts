@@ -38,7 +38,12 @@ export class Relay {
   readonly stats = new Stats();
   readonly subs = new SubIndex<Connection>();
   readonly connections = new Set<Connection>();
+  /** Checks an EVENT passes before its signature is checked (cheap refusals first). */
   readonly eventPolicy: EventPolicy;
+  /** Checks an EVENT passes once its signature is known good: those that trust its pubkey. */
+  readonly signedEventPolicy: EventPolicy;
+  /** Checks an AUTH passes before its signature is checked. */
+  readonly authPolicy: EventPolicy;
   readonly filterPolicy: FilterPolicy;
   /** Hooks run after an event is accepted here (on-event-saved); e.g. cross-isolate broadcast. */
   readonly onAccepted: EventHook[] = [];
@@ -50,15 +55,18 @@ export class Relay {
     this.config = opts.config;
     this.store = opts.store;
     const c = opts.config;
+    const rate = c.rateLimits ? eventRateLimit(c.eventRate) : undefined;
     this.eventPolicy = pipeEvent(
       noAuthEvents,
       authForWrites(c.auth),
-      ...(c.rateLimits ? [eventRateLimit(c.eventRate)] : []),
+      ...(rate ? [rate.perConnection] : []),
       protectedEvents,
       createdAtWindow(c.createdAtLowerLimit, c.createdAtUpperLimit),
       notExpired,
       ...(opts.eventPolicies ?? []),
     );
+    this.signedEventPolicy = pipeEvent(...(rate ? [rate.perPubkey] : []));
+    this.authPolicy = pipeEvent(...(rate ? [rate.perConnection] : []));
     this.filterPolicy = pipeFilter(
       authForReads(c.auth),
       privateNeedsAuth,

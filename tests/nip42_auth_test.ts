@@ -146,3 +146,22 @@ Deno.test("AUTH: NEXUS_RELAY_URL is the URL the relay tag must name", async () =
     },
   );
 });
+
+Deno.test("AUTH: a refused AUTH is not counted as a refused event in /api/stats", async () => {
+  await withRelay({ NEXUS_AUTH: "off" }, async (r) => {
+    const c = await Client.connect(r.url);
+    const events = async () => (await (await fetch(`${r.http}/api/stats`)).json()).events;
+    const before = await events();
+    for (let i = 0; i < 3; i++) {
+      assertEquals((await c.auth(new Agent(), "wss://elsewhere.example"))[2], false);
+    }
+    const bad = new Agent().sign({ content: "a real refusal" });
+    const ok = await c.publish({ ...bad, sig: "0".repeat(128) });
+    assertEquals(ok[2], false);
+    const after = await events();
+    // The EVENT counts, received and refused; the AUTHs do neither.
+    assertEquals(after.received_total - before.received_total, 1);
+    assertEquals(after.refused_total - before.refused_total, 1);
+    await c.close();
+  });
+});

@@ -85,6 +85,52 @@ Deno.test("rate limit: anonymous traffic claiming a pubkey does not drain its au
   await r.close();
 });
 
+Deno.test("rate limit: events forged in an author's name do not use up that author's bucket", async () => {
+  const r = await startRelay({
+    NEXUS_RATE_LIMITS: "on",
+    NEXUS_EVENT_ANON_RATE: "1",
+    NEXUS_EVENT_ANON_BURST: "3",
+  });
+  const victim = new Agent();
+  const forgers = await Promise.all([0, 1, 2, 3].map(() => Client.connect(r.url)));
+  // Each forger's events claim the victim's pubkey with a signature that does not verify.
+  for (const [n, c] of forgers.entries()) {
+    const forged = [0, 1].map((i) => {
+      const ev = new Agent().sign({ content: `forged ${n} ${i}` });
+      return { ...ev, pubkey: victim.pubkey };
+    });
+    const oks = await publishAll(c, forged);
+    for (const ok of oks) assertMatch(ok[3], /^invalid:/, JSON.stringify(ok));
+  }
+  // Eight forged events were refused as invalid; the victim's own burst of three is intact.
+  const own = await Client.connect(r.url);
+  const oks = await publishAll(own, [0, 1, 2].map((i) => victim.sign({ content: `own ${i}` })));
+  assertEquals(accepted(oks), 3, JSON.stringify(oks));
+  for (const c of [...forgers, own]) await c.close();
+  await r.close();
+});
+
+Deno.test("rate limit: AUTH messages draw on the connection's EVENT bucket", async () => {
+  const r = await startRelay({
+    NEXUS_RATE_LIMITS: "on",
+    NEXUS_EVENT_ANON_RATE: "1",
+    NEXUS_EVENT_ANON_BURST: "3",
+  });
+  const c = await Client.connect(r.url);
+  const answers = [];
+  for (let i = 0; i < 6; i++) {
+    answers.push((await c.auth(new Agent(), "wss://elsewhere.example"))[3]);
+  }
+  // Three wrong-relay AUTHs are checked and refused; after them the bucket is empty.
+  assertEquals(answers.slice(0, 3).map((a) => String(a).split(":")[0]), Array(3).fill("invalid"));
+  assert(
+    answers.slice(3).every((a) => String(a).startsWith("rate-limited:")),
+    JSON.stringify(answers),
+  );
+  await c.close();
+  await r.close();
+});
+
 Deno.test("rate limit: REQ and COUNT over the burst get CLOSED rate-limited", async () => {
   const r = await startRelay({
     NEXUS_RATE_LIMITS: "on",
