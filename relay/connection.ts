@@ -215,9 +215,9 @@ export class Connection implements ConnInfo {
     }
     const closed = (why: string) => {
       this.relay.stats.refuse(why);
-      // A refused REQ that reuses a live id ends that subscription too: the client now holds
-      // CLOSED for the id, so nothing more may arrive under it.
-      const live = verb === "REQ" ? this.subs.get(id) : undefined;
+      // A refused REQ or COUNT that reuses a live id ends that subscription too: the client now
+      // holds CLOSED for the id, so nothing more may arrive under it.
+      const live = this.subs.get(id);
       if (live) {
         this.subs.delete(id);
         this.relay.subs.remove(live);

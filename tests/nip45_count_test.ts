@@ -16,3 +16,21 @@ Deno.test("NIP-45: COUNT counts distinct matches across filters, ignoring limit"
     await c.close();
   });
 });
+
+Deno.test("NIP-45: a refused COUNT that reuses a live REQ's id ends that subscription, as its CLOSED says", async () => {
+  await withRelay({}, async (r) => {
+    const c = await Client.connect(r.url);
+    const a = new Agent();
+    await c.req("a", { authors: [a.pubkey] });
+    await c.req("b", { authors: [a.pubkey] });
+    const refused = await c.count("a", { bogus: 1 } as never);
+    assert(String(refused).startsWith("invalid:"), String(refused));
+    const ev = a.sign({ content: "after the CLOSED" });
+    assertEquals((await c.publish(ev))[2], true);
+    // "b" gets it; "a" was closed and gets nothing.
+    assertEquals((await c.nextEvent("b")).id, ev.id);
+    await new Promise((res) => setTimeout(res, 100));
+    assertEquals(c.inbox.filter((m) => Array.isArray(m) && m[0] === "EVENT" && m[1] === "a"), []);
+    await c.close();
+  });
+});
