@@ -91,6 +91,9 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   });
 
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
+    // RFC 9110: HEAD gets GET's headers. Hono answers HEAD with an empty body, so Content-Length 0;
+    // given GET's response, the runtime sends its headers and length without the body.
+    if (req.method === "HEAD") return fetch(new Request(req, { method: "GET" }), info);
     let url: URL;
     try {
       url = new URL(req.url);

@@ -1,5 +1,5 @@
-/** @module The HUD over HTTP against a real relay: event text reaches the page escaped. */
-import { assert } from "@std/assert";
+/** @module The HUD and its endpoints over HTTP against a real relay: escaping, HEAD. */
+import { assert, assertEquals } from "@std/assert";
 import { Agent, Client, withRelay } from "./helpers.ts";
 
 Deno.test("hud: a handler announcement named <script> shows on the page as text", async () => {
@@ -23,6 +23,23 @@ Deno.test("hud: a handler announcement named <script> shows on the page as text"
     } finally {
       c.ws.close();
       await c.closedP;
+    }
+  });
+});
+
+Deno.test("HTTP: HEAD gets GET's headers and length, with no body", async () => {
+  await withRelay({}, async (r) => {
+    for (const path of ["/", "/api/stats", "/metrics", "/api/jobs", "/api/providers"]) {
+      const head = await fetch(`${r.http}${path}`, { method: "HEAD" });
+      assertEquals(head.status, 200, path);
+      assertEquals(await head.text(), "", path);
+      const length = Number(head.headers.get("content-length"));
+      const get = await fetch(`${r.http}${path}`);
+      assertEquals(head.headers.get("content-type"), get.headers.get("content-type"), path);
+      const body = new TextEncoder().encode(await get.text()).length;
+      // Live numbers may change between the two requests by a few bytes, not to nothing.
+      assert(length > 0 && Math.abs(length - body) < 64, `${path}: HEAD ${length}, GET ${body}`);
+      if (path === "/api/jobs") assertEquals(length, body);
     }
   });
 });
