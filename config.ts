@@ -167,6 +167,14 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
   return Object.freeze(config);
 }
 
+/** A line to log at start when the NIP-42 relay check trusts the client's Host header. */
+export function relayUrlWarning(config: Readonly<Config>): string | undefined {
+  if (config.relayUrl) return undefined;
+  return "nexus: NEXUS_RELAY_URL is not set, so an AUTH's relay tag is checked against the Host " +
+    "header each client sends, which a relay in the middle can choose: set it to the public " +
+    "wss:// URL";
+}
+
 /** Load the configuration, or print the one-line reason and exit with status 1. */
 export function loadConfigOrExit(): Readonly<Config> {
   try {

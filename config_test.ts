@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
-import { ConfigError, loadConfig } from "./config.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { ConfigError, loadConfig, relayUrlWarning } from "./config.ts";
 
 const load = (env: Record<string, string>) => loadConfig((n) => env[n]);
 
@@ -88,4 +88,9 @@ Deno.test("loadConfig() throws a ConfigError naming the variable for each bad va
     ConfigError,
   );
   assert(err.message.includes("NEXUS_DEFAULT_LIMIT"), err.message);
+});
+
+Deno.test("relayUrlWarning() warns only while the relay URL comes from the Host header", () => {
+  assertMatch(relayUrlWarning(load({}))!, /NEXUS_RELAY_URL is not set/);
+  assertEquals(relayUrlWarning(load({ NEXUS_RELAY_URL: "wss://relay.example" })), undefined);
 });

@@ -2,7 +2,7 @@
  * @module Plain `Deno.serve` entry point, for platforms that run a file directly (Deno Deploy)
  * and for one-isolate runs. `deno task start` uses start.ts, one isolate per core.
  */
-import { loadConfigOrExit } from "./config.ts";
+import { loadConfigOrExit, relayUrlWarning } from "./config.ts";
 import { createNexus, openKv } from "./server.ts";
 
 const config = loadConfigOrExit();
@@ -39,6 +39,8 @@ export function exitOnSignal(): void {
 if (import.meta.main) {
   // Deno Deploy picks the address itself; everywhere else PORT and HOST decide.
   const onDeploy = Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
+  const warning = relayUrlWarning(config);
+  if (warning) console.warn(warning);
   server = Deno.serve({
     ...(onDeploy ? {} : { port: config.port, hostname: config.host }),
     onListen: ({ hostname, port }) =>

@@ -2,9 +2,11 @@
  * @module `deno task start`: validate the settings once, then run `deno serve --parallel` with one
  * isolate per core (DENO_JOBS=N picks N), forwarding signals so shutdown stays graceful.
  */
-import { loadConfigOrExit } from "./config.ts";
+import { loadConfigOrExit, relayUrlWarning } from "./config.ts";
 
 const config = loadConfigOrExit();
+const warning = relayUrlWarning(config);
+if (warning) console.warn(warning);
 const env: Record<string, string> = {};
 // An in-memory KV is private to each isolate, so isolates could not share events: run one.
 if (config.kvPath === ":memory:") env.DENO_JOBS = "1";
