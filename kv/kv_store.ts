@@ -630,9 +630,16 @@ function storedOf(e: Entry | undefined): Stored | undefined {
   return e?.j ? { event: decodeEvent(e.j), expiresAt: e.x } : undefined;
 }
 
+/**
+ * Deno KV refuses an expireIn much beyond 3e4 years (1e13 s from now failed, 1e12 passed), and a
+ * refused mutation fails the whole commit, so an expiry past this one is left to the read-time check.
+ */
+const MAX_EXPIRE_IN_MS = 1000 * 365 * 24 * 3600_000;
+
 function expireOpt(expiresAt: number): { expireIn: number } | undefined {
   if (!expiresAt) return undefined;
-  return { expireIn: Math.max(1000, expiresAt * 1000 - Date.now()) };
+  const ms = expiresAt * 1000 - Date.now();
+  return ms > MAX_EXPIRE_IN_MS ? undefined : { expireIn: Math.max(1000, ms) };
 }
 
 /** The key recording that `pubkey` asked to delete event `id`. */

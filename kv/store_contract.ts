@@ -461,6 +461,24 @@ export function storeContract(name: string, open: OpenStore): void {
     assertEquals(await s.count([{ ids: [gone.id] }]), 0);
   }, nip40);
 
+  test(
+    "NIP-40: an expiration millennia away is stored, with the events written beside it",
+    async (s) => {
+      const far = fake({ tags: [["expiration", "999999999999999"]] });
+      const next = fake({
+        created_at: far.created_at - 1,
+        tags: [["expiration", "99999999999999"]],
+      });
+      const plain = fake({ created_at: far.created_at - 2 });
+      // Written together, as one batch where the store batches.
+      const results = await Promise.all([far, next, plain].map((ev) => s.event(ev)));
+      assertEquals(results.map((r) => r.verdict), Array(3).fill([true, ""]));
+      assertEquals(ids(await s.query([{}])), [far.id, next.id, plain.id]);
+      assertEquals(await s.count([{ ids: [far.id, next.id] }]), 2);
+    },
+    nip40,
+  );
+
   test("NIP-40: an expired replaceable version gives way to an older one", async (s) => {
     const t = now();
     await put(s, fake({ kind: 0, created_at: t, tags: [["expiration", String(t - 1)]] }));
