@@ -21,13 +21,13 @@ export function parseFilter(raw: unknown, limits: FilterLimits): Filter | string
       case "authors": {
         const err = checkList(key, value, limits, isHex64);
         if (err) return err;
-        out[key] = value as string[];
+        out[key] = unique(value as string[]);
         break;
       }
       case "kinds": {
         const err = checkList(key, value, limits, isKind);
         if (err) return err;
-        out.kinds = value as number[];
+        out.kinds = unique(value as number[]);
         break;
       }
       case "since":
@@ -46,7 +46,7 @@ export function parseFilter(raw: unknown, limits: FilterLimits): Filter | string
           (v) => typeof v === "string" && (!strict || isHex64(v)),
         );
         if (err) return err;
-        out[key as `#${string}`] = value as string[];
+        out[key as `#${string}`] = unique(value as string[]);
       }
     }
   }
@@ -65,6 +65,15 @@ function checkList(
   }
   for (const v of value) if (!ok(v)) return `invalid: bad value in "${key}"`;
   return undefined;
+}
+
+/**
+ * The values once each. A repeated value matches nothing more, but each copy would cost a KV scan,
+ * an entry in the live subscription index and a check per event fanned out.
+ */
+function unique<T>(values: T[]): T[] {
+  const set = new Set(values);
+  return set.size === values.length ? values : [...set];
 }
 
 function isKind(v: unknown): v is number {

@@ -31,6 +31,16 @@ Deno.test("parseFilter() accepts every NIP-01 field and single-letter tags of bo
   assertEquals(parseFilter({}, limits), {});
 });
 
+Deno.test("parseFilter() keeps each value once, so repeats cost no scan or index entry", () => {
+  const f = parseFilter({
+    ids: [H("1"), H("1")],
+    authors: [H("a"), H("a"), H("a")],
+    kinds: [1, 7, 1],
+    "#t": ["x", "y", "x"],
+  }, limits);
+  assertEquals(f, { ids: [H("1")], authors: [H("a")], kinds: [1, 7], "#t": ["x", "y"] });
+});
+
 Deno.test("parseFilter() refuses malformed filters with invalid:", () => {
   for (
     const bad of [
