@@ -95,9 +95,9 @@ export function tagConditions(filter: Filter): Array<[string, string[]]> {
 
 /** True when the event satisfies every condition of the filter (limit is ignored). */
 export function matchFilter(filter: Filter, ev: NostrEvent): boolean {
-  if (filter.ids && !filter.ids.includes(ev.id)) return false;
-  if (filter.authors && !filter.authors.includes(ev.pubkey)) return false;
-  if (filter.kinds && !filter.kinds.includes(ev.kind)) return false;
+  if (filter.ids && !has(filter.ids, ev.id)) return false;
+  if (filter.authors && !has(filter.authors, ev.pubkey)) return false;
+  if (filter.kinds && !has(filter.kinds, ev.kind)) return false;
   if (filter.since !== undefined && ev.created_at < filter.since) return false;
   if (filter.until !== undefined && ev.created_at > filter.until) return false;
   for (const key in filter) {
@@ -106,7 +106,7 @@ export function matchFilter(filter: Filter, ev: NostrEvent): boolean {
     const letter = key[1];
     let hit = false;
     for (const t of ev.tags) {
-      if (t[0] === letter && t[1] !== undefined && values.includes(t[1])) {
+      if (t[0] === letter && t[1] !== undefined && has(values, t[1])) {
         hit = true;
         break;
       }
@@ -114,6 +114,22 @@ export function matchFilter(filter: Filter, ev: NostrEvent): boolean {
     if (!hit) return false;
   }
   return true;
+}
+
+/** Value lists longer than this are looked up through a Set, built once per list. */
+const SET_FROM = 16;
+const valueSets = new WeakMap<readonly unknown[], Set<unknown>>();
+
+/**
+ * Whether a filter's value list holds `v`. A live filter is matched against every event fanned out
+ * to it, and an event may carry hundreds of tags: scanning a list of 1000 values for each tag
+ * would cost a million comparisons an event.
+ */
+function has<T>(values: readonly T[], v: T): boolean {
+  if (values.length < SET_FROM) return values.includes(v);
+  let set = valueSets.get(values);
+  if (!set) valueSets.set(values, set = new Set(values));
+  return set.has(v);
 }
 
 /** True when the event matches any of the filters. */

@@ -106,3 +106,27 @@ Deno.test("tagConditions() lists only #<letter> keys", () => {
     ["y"],
   ]]);
 });
+
+Deno.test("matchFilter() with value lists long enough to be looked up through a set", () => {
+  const many = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
+  const f = {
+    ids: [...many(40, (i) => H(String(i % 10))).slice(0, 9), H("f")].concat(many(20, () => H("e"))),
+    authors: many(30, (i) => i.toString(16).padStart(64, "0")),
+    kinds: many(30, (i) => String(i)).map(Number),
+    "#t": many(50, (i) => `v${i}`),
+  };
+  const ev = {
+    id: H("f"),
+    pubkey: (29).toString(16).padStart(64, "0"),
+    created_at: 1,
+    kind: 29,
+    tags: [["t", "nope"], ["t", "v49"]],
+    content: "",
+    sig: "",
+  };
+  assert(matchFilter(f, ev));
+  assert(!matchFilter(f, { ...ev, id: H("d") }));
+  assert(!matchFilter(f, { ...ev, pubkey: H("a") }));
+  assert(!matchFilter(f, { ...ev, kind: 30 }));
+  assert(!matchFilter(f, { ...ev, tags: [["t", "v50"], ["u", "v1"]] }));
+});

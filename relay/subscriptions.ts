@@ -56,9 +56,16 @@ export class SubIndex<C = unknown> {
   /** Subscriptions with at least one filter matching the event, each once. */
   match(ev: NostrEvent): Set<Sub<C>> {
     const out = new Set<Sub<C>>();
+    // A filter sits in one bucket per value of its indexed field, and an event carrying several
+    // of those values reaches it through each: test it once.
+    const tried = new Set<Filter>();
     const test = (bucket: Set<Entry<C>> | undefined) => {
       if (!bucket) return;
-      for (const e of bucket) if (!out.has(e.sub) && matchFilter(e.filter, ev)) out.add(e.sub);
+      for (const e of bucket) {
+        if (out.has(e.sub) || tried.has(e.filter)) continue;
+        tried.add(e.filter);
+        if (matchFilter(e.filter, ev)) out.add(e.sub);
+      }
     };
     test(this.#all);
     test(this.#buckets.get("i" + ev.id));

@@ -68,3 +68,19 @@ Deno.test("SubIndex.remove() stops matching and frees its buckets", () => {
   assertEquals(idx.size, 0);
   assertEquals(matched(idx, ev()), []);
 });
+
+Deno.test("SubIndex.match() with long value lists: an event reaching a filter through many buckets matches by every field", () => {
+  const idx = new SubIndex<string>();
+  const ts = Array.from({ length: 1000 }, (_, i) => `t${i}`);
+  const us = Array.from({ length: 1000 }, (_, i) => `u${i}`);
+  const kinds = Array.from({ length: 100 }, (_, i) => i);
+  const authors = Array.from({ length: 100 }, (_, i) => i.toString(16).padStart(64, "0"));
+  idx.add(sub("big", { "#t": ts, "#u": us, kinds, authors: [...authors, H("a")] }));
+  idx.add(sub("small", { "#t": ["t5"] }));
+  const tags = (u: string) => [...ts.slice(0, 300).map((t) => ["t", t]), ["u", u]];
+  assertEquals(matched(idx, ev({ tags: tags("u999") })), ["big", "small"]);
+  assertEquals(matched(idx, ev({ tags: tags("nope") })), ["small"]);
+  assertEquals(matched(idx, ev({ tags: tags("u1"), kind: 100 })), ["small"]);
+  assertEquals(matched(idx, ev({ tags: tags("u1"), pubkey: H("b") })), ["small"]);
+  assertEquals(matched(idx, ev({ tags: [["t", "t999"], ["u", "u0"]], kind: 99 })), ["big"]);
+});
