@@ -47,6 +47,8 @@ const INLINE_MAX = 1536;
 /** Stay under Deno KV's per-atomic limits (1000 mutations, 800 KiB, 80 KiB of keys). */
 const BUDGET = { mutations: 900, bytes: 700_000, keyBytes: 72_000, checks: 100 };
 const MAX_BATCH = 128;
+/** Deno KV's limit on one key's bytes; an address's pointer and tombstone keys hold its `d` whole. */
+const MAX_KEY_BYTES = 2048;
 /**
  * Target checks kept when a lone deletion has too many to check them all. The ones given up only
  * guard against a target being stored at the very moment it is deleted; its tombstone is written
@@ -140,6 +142,14 @@ export class KvStore implements NStore {
     const keyBytes = indexKeys(ev).reduce((n, k) => n + keySize(k), 0);
     if (keyBytes > (addressOf(ev) ? BUDGET.keyBytes / 2 - 1000 : BUDGET.keyBytes - 2000)) {
       return Promise.resolve(fail("invalid: event has too many tags to index in one commit"));
+    }
+    // Refused here, or its batch's reads fail and it gets `error:`, which invites a retry.
+    const tooLong = (a: string) =>
+      keySize(pointerKey(a)) > MAX_KEY_BYTES || keySize(addrTombstoneKey(a)) > MAX_KEY_BYTES;
+    if (readSet(ev).addrs.some(tooLong)) {
+      return Promise.resolve(
+        fail(`invalid: a "d" tag (or an "a" tag's identifier) is too long to index`),
+      );
     }
     const json = JSON.stringify(ev);
     // Kept for the relay's fan-out, which sends the same text.

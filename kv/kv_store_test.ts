@@ -24,6 +24,24 @@ Deno.test("KvStore: any addressable event it accepts can later be replaced", asy
   });
 });
 
+Deno.test("KvStore: a d tag or deleted address too long for a KV key is refused invalid:, alone", async () => {
+  await withKvStore(async (store) => {
+    const long = "d".repeat(2000);
+    const addressable = fake({ kind: 30023, tags: [["d", long]] });
+    const deletion = fake({ kind: 5, tags: [["a", `30023:${PK.a}:${long}`]] });
+    const fits = fake({ kind: 30023, created_at: 99, tags: [["d", "d".repeat(1900)]] });
+    const plain = fake({ created_at: 98 });
+    // Written together: the refusals must not fail the batch they share.
+    const rs = await Promise.all([addressable, deletion, fits, plain].map((ev) => store.event(ev)));
+    for (const r of rs.slice(0, 2)) {
+      assertEquals(r.verdict[0], false);
+      assert(r.verdict[1].startsWith("invalid:"), r.verdict[1]);
+    }
+    assertEquals(rs.slice(2).map((r) => r.verdict), [[true, ""], [true, ""]]);
+    assertEquals((await store.query([{}])).map((e) => e.id), [fits.id, plain.id]);
+  });
+});
+
 Deno.test("KvStore: a regular event with the most tags a message can carry is stored or refused invalid:", async () => {
   await withKvStore(async (store) => {
     const ev = fake({ tags: longTags(300, 200, "a") });
