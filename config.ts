@@ -30,6 +30,7 @@ export interface Config {
   maxSubscriptions: number;
   maxFilters: number;
   maxFilterValues: number;
+  maxOpenFilterValues: number;
   maxLimit: number;
   defaultLimit: number;
   maxSubidLength: number;
@@ -126,6 +127,7 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     maxSubscriptions: int("NEXUS_MAX_SUBSCRIPTIONS", 100, 1, 10_000),
     maxFilters: int("NEXUS_MAX_FILTERS", 20, 1, 1000),
     maxFilterValues: int("NEXUS_MAX_FILTER_VALUES", 1000, 1, 100_000),
+    maxOpenFilterValues: int("NEXUS_MAX_OPEN_FILTER_VALUES", 100_000, 1, 100_000_000),
     maxLimit,
     defaultLimit: int("NEXUS_DEFAULT_LIMIT", Math.min(500, maxLimit), 1, maxLimit),
     maxSubidLength: 64,

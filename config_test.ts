@@ -15,6 +15,7 @@ Deno.test("loadConfig() defaults match the README", () => {
   assertEquals(c.maxSubscriptions, 100);
   assertEquals(c.maxFilters, 20);
   assertEquals(c.maxFilterValues, 1000);
+  assertEquals(c.maxOpenFilterValues, 100_000);
   assertEquals(c.maxLimit, 5000);
   assertEquals(c.defaultLimit, 500);
   assertEquals(c.maxSubidLength, 64);

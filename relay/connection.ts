@@ -31,6 +31,8 @@ interface LiveSub extends Sub<Connection> {
    * later) and must not be sent twice.
    */
   sent?: Set<string>;
+  /** Values in its filters' lists: what it holds in memory and in the live index. */
+  values: number;
 }
 
 /**
@@ -258,8 +260,26 @@ export class Connection implements ConnInfo {
       this.relay.stats.refuse(why);
       return this.send(["CLOSED", req.id, why]);
     }
+    // Each value of a live filter is held, and filed in the live index, until the subscription
+    // closes: a connection's subscriptions together may hold only so many.
+    const values = filterValues(req.filters);
+    let open = values;
+    for (const s of this.subs.values()) if (s !== previous) open += s.values;
+    if (open > config.maxOpenFilterValues) {
+      const why = reason(
+        "rate-limited",
+        `at most ${config.maxOpenFilterValues} filter values in open subscriptions; close some`,
+      );
+      this.relay.stats.refuse(why);
+      // As for any refused REQ: the id it reused is closed too.
+      if (previous) {
+        this.subs.delete(req.id);
+        subs.remove(previous);
+      }
+      return this.send(["CLOSED", req.id, why]);
+    }
     if (previous) subs.remove(previous);
-    const sub: LiveSub = { id: req.id, conn: this, filters: req.filters, held: [] };
+    const sub: LiveSub = { id: req.id, conn: this, filters: req.filters, held: [], values };
     this.subs.set(req.id, sub);
     subs.add(sub);
     const anonymous = this.pubkeys.size === 0;
@@ -355,6 +375,16 @@ export class Connection implements ConnInfo {
 }
 
 const PRIVATE = [4, 1059];
+
+/** The values in the filters' lists (ids, authors, kinds, tags), plus one for each filter. */
+function filterValues(filters: Filter[]): number {
+  let n = 0;
+  for (const f of filters) {
+    n++;
+    for (const v of Object.values(f)) if (Array.isArray(v)) n += v.length;
+  }
+  return n;
+}
 
 /** The part of a filter that can match private kinds, or undefined when it cannot. */
 function privatePart(f: Filter): Filter | undefined {

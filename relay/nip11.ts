@@ -29,6 +29,8 @@ export function relayInfo(c: Readonly<Config>): Record<string, unknown> {
       created_at_lower_limit: c.createdAtLowerLimit,
       created_at_upper_limit: c.createdAtUpperLimit,
       max_filter_values: c.maxFilterValues,
+      // Nexus-specific: filter values all of one connection's open subscriptions may hold.
+      nexus_max_open_filter_values: c.maxOpenFilterValues,
       // Nexus-specific: token buckets ({per_second, burst}; per_second 0 = unlimited) and the IP cap.
       nexus_event_rate: c.rateLimits ? tiers(c.eventRate) : null,
       nexus_req_rate: c.rateLimits ? tiers(c.reqRate) : null,

@@ -95,3 +95,34 @@ Deno.test("limits: every hard limit is refused with its prefix and the connectio
   await c.close();
   await r.close();
 });
+
+Deno.test("limits: a connection's open subscriptions hold at most NEXUS_MAX_OPEN_FILTER_VALUES values", async () => {
+  const r = await startRelay({ NEXUS_MAX_OPEN_FILTER_VALUES: "2000" });
+  const c = await Client.connect(r.url);
+  const tags = (n: number, p: string) => Array.from({ length: n }, (_, i) => `${p}${i}`);
+  const info = await (await fetch(r.http, { headers: { accept: "application/nostr+json" } }))
+    .json();
+  assertEquals(info.limitation.nexus_max_open_filter_values, 2000);
+  // 1 + 900 and 1 + 900: 1802 held.
+  assertEquals((await c.req("a", { "#t": tags(900, "a") })).closed, undefined);
+  assertEquals((await c.req("b", { "#t": tags(900, "b") })).closed, undefined);
+  const over = await c.req("c", { "#t": tags(300, "c") });
+  assertMatch(over.closed ?? "", /^rate-limited: /);
+  // Replacing "b" with a smaller filter frees its share; closing "a" frees the rest.
+  assertEquals((await c.req("b", { "#t": tags(100, "b") })).closed, undefined);
+  assertEquals((await c.req("c", { "#t": tags(300, "c") })).closed, undefined);
+  assertMatch((await c.req("d", { "#t": tags(900, "d") })).closed ?? "", /^rate-limited: /);
+  c.send(["CLOSE", "a"]);
+  assertEquals((await c.req("d", { "#t": tags(900, "d") })).closed, undefined);
+  // The open subscriptions still deliver; the refused ones hold nothing.
+  const ev = new Agent().sign({ tags: [["t", "d5"], ["t", "b5"]] });
+  assertEquals((await c.publish(ev))[2], true);
+  assertEquals((await c.nextEvent("b")).id, ev.id);
+  assertEquals((await c.nextEvent("d")).id, ev.id);
+  // Another connection has its own allowance.
+  const other = await Client.connect(r.url);
+  assertEquals((await other.req("x", { "#t": tags(1000, "x") }, { "#t": tags(900, "y") })).closed, undefined);
+  await other.close();
+  await c.close();
+  await r.dispose();
+});
