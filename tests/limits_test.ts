@@ -121,7 +121,10 @@ Deno.test("limits: a connection's open subscriptions hold at most NEXUS_MAX_OPEN
   assertEquals((await c.nextEvent("d")).id, ev.id);
   // Another connection has its own allowance.
   const other = await Client.connect(r.url);
-  assertEquals((await other.req("x", { "#t": tags(1000, "x") }, { "#t": tags(900, "y") })).closed, undefined);
+  assertEquals(
+    (await other.req("x", { "#t": tags(1000, "x") }, { "#t": tags(900, "y") })).closed,
+    undefined,
+  );
   await other.close();
   await c.close();
   await r.dispose();
