@@ -91,15 +91,18 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   });
 
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
-    // RFC 9110: HEAD gets GET's headers. Hono answers HEAD with an empty body, so Content-Length 0;
-    // given GET's response, the runtime sends its headers and length without the body.
-    if (req.method === "HEAD") return fetch(new Request(req, { method: "GET" }), info);
     let url: URL;
     try {
       url = new URL(req.url);
     } catch {
       // The runtime builds the URL from the Host header, which the client chose.
       return new Response("Bad Host header", { status: 400 });
+    }
+    // RFC 9110: HEAD gets GET's headers. Hono answers HEAD with an empty body, so Content-Length 0;
+    // given GET's response, the runtime sends its headers and length without the body. (Built
+    // anew rather than from `req`, whose abort signal the runtime warns about when copied.)
+    if (req.method === "HEAD") {
+      return fetch(new Request(url, { method: "GET", headers: req.headers }), info);
     }
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
       if (url.pathname !== "/") return new Response("Not found", { status: 404 });
