@@ -110,24 +110,47 @@ function oneList(it: AsyncIterator<Deno.KvEntry<Uint8Array>>): NextEntry {
 
 /** Several lists merged newest first; an event reached through two of them comes out once. */
 async function merged(iters: AsyncIterator<Deno.KvEntry<Uint8Array>>[]): Promise<NextEntry> {
-  const heads = await Promise.all(iters.map((it) => it.next()));
+  type Head = { entry: Deno.KvEntry<Uint8Array>; it: AsyncIterator<Deno.KvEntry<Uint8Array>> };
+  // A binary heap of the lists' next entries, newest on top: a filter may name 1000 values, and
+  // picking the newest head by a scan would cost 1000 comparisons an entry.
+  const heap: Head[] = [];
+  const above = (a: Head, b: Head) => newerKey(a.entry.key, b.entry.key);
+  const push = (h: Head) => {
+    let i = heap.push(h) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!above(heap[i]!, heap[p]!)) break;
+      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      i = p;
+    }
+  };
+  const pop = (): Head | undefined => {
+    const top = heap[0];
+    const end = heap.pop();
+    if (heap.length > 0 && end) {
+      heap[0] = end;
+      for (let i = 0;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < heap.length && above(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && above(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    return top;
+  };
+  const firsts = await Promise.all(iters.map((it) => it.next()));
+  firsts.forEach((r, i) => r.done || push({ entry: r.value, it: iters[i]! }));
   let last: Uint8Array | undefined;
   return async () => {
     while (true) {
-      let best = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i]!;
-        if (h.done) continue;
-        if (
-          best < 0 ||
-          newerKey(h.value.key, (heads[best]! as { value: Deno.KvEntry<Uint8Array> }).value.key)
-        ) {
-          best = i;
-        }
-      }
-      if (best < 0) return undefined;
-      const entry = (heads[best] as IteratorYieldResult<Deno.KvEntry<Uint8Array>>).value;
-      heads[best] = await iters[best]!.next();
+      const top = pop();
+      if (!top) return undefined;
+      const next = await top.it.next();
+      if (!next.done) push({ entry: next.value, it: top.it });
+      const entry = top.entry;
       // The same event reached through two values of the filter comes out adjacent: skip repeats.
       const nid = entry.key[entry.key.length - 1] as Uint8Array;
       if (last && sameBytes(last, nid)) continue;
