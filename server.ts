@@ -190,14 +190,17 @@ export function relayUrlFrom(req: Request): string {
   return `${proto === "https" || proto === "wss" ? "wss" : "ws"}://${host}`;
 }
 
-/** The client IP: the remote address, or the first entry of the trusted proxy header if set. */
+/** The client IP: the remote address, or the last entry of the trusted proxy header if set. */
 export function clientIp(
   req: Request,
   info: Deno.ServeHandlerInfo | undefined,
   trustedHeader: string | undefined,
 ): string {
   if (trustedHeader) {
-    const forwarded = req.headers.get(trustedHeader)?.split(",")[0]?.trim();
+    // The last entry is the one the trusted proxy added: proxies append the address they saw to
+    // whatever the client sent, so the first entry is the client's to choose.
+    const forwarded = req.headers.get(trustedHeader)?.split(",").map((s) => s.trim())
+      .findLast((s) => s !== "");
     if (forwarded) return forwarded;
   }
   return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";

@@ -255,13 +255,15 @@ Deno.test("rate limit: X-Forwarded-For counts only when NEXUS_TRUST_PROXY is on"
       NEXUS_TRUST_PROXY: trust,
       NEXUS_CONNECTION_CAP_EXEMPT: "",
     });
-    const one = await upgrade(r.http, { "x-forwarded-for": "10.0.0.1, 127.0.0.1" });
-    const same = await upgrade(r.http, { "x-forwarded-for": "10.0.0.1" });
+    const one = await upgrade(r.http, { "x-forwarded-for": "10.0.0.1" });
+    // A proxy appends the address it saw to what the client sent: a forged first entry must not
+    // make the same client a new one.
+    const forged = await upgrade(r.http, { "x-forwarded-for": "198.51.100.7, 10.0.0.1" });
     const other = await upgrade(r.http, { "x-forwarded-for": "10.0.0.2" });
     assertEquals(one.status, 101);
-    assertEquals(same.status, 429);
+    assertEquals(forged.status, 429);
     assertEquals(other.status, trust === "on" ? 101 : 429, `trust ${trust}`);
-    for (const u of [one, same, other]) u.conn.close();
+    for (const u of [one, forged, other]) u.conn.close();
     await r.close();
   }
 });
