@@ -26,7 +26,8 @@ export function relayInfo(c: Readonly<Config>): Record<string, unknown> {
       auth_required: c.auth === "required",
       restricted_writes: c.auth !== "off",
       payment_required: false,
-      created_at_lower_limit: c.createdAtLowerLimit,
+      // Omitted when unset: a published 0 would read as "no event may be older than now".
+      ...(c.createdAtLowerLimit > 0 ? { created_at_lower_limit: c.createdAtLowerLimit } : {}),
       created_at_upper_limit: c.createdAtUpperLimit,
       max_filter_values: c.maxFilterValues,
       // Nexus-specific: filter values all of one connection's open subscriptions may hold.
@@ -35,6 +36,8 @@ export function relayInfo(c: Readonly<Config>): Record<string, unknown> {
       nexus_event_rate: c.rateLimits ? tiers(c.eventRate) : null,
       nexus_req_rate: c.rateLimits ? tiers(c.reqRate) : null,
       nexus_max_connections_per_ip: c.maxConnectionsPerIp,
+      // Nexus-specific: unsent bytes a client may leave unread before it is disconnected.
+      nexus_max_buffered_bytes: c.maxBufferedBytes,
     },
   };
   // Nexus-specific: how long NIP-90 job events are kept, for agents planning their polling.

@@ -18,6 +18,7 @@ Deno.test("NIP-11: the document is served with Accept: application/nostr+json an
     NEXUS_MAX_CONTENT_LENGTH: "1000",
     NEXUS_CREATED_AT_LOWER_LIMIT: "3600",
     NEXUS_CREATED_AT_UPPER_LIMIT: "60",
+    NEXUS_MAX_BUFFERED_BYTES: "1048576",
   };
   await withRelay(env, async (r) => {
     const res = await fetch(r.http + "/", { headers: NIP11 });
@@ -46,6 +47,7 @@ Deno.test("NIP-11: the document is served with Accept: application/nostr+json an
     assertEquals(l.restricted_writes, true);
     assertEquals(l.created_at_lower_limit, 3600);
     assertEquals(l.created_at_upper_limit, 60);
+    assertEquals(l.nexus_max_buffered_bytes, 1048576);
     // A browser's preflight gets the CORS headers too.
     const pre = await fetch(r.http + "/", { method: "OPTIONS", headers: NIP11 });
     await pre.body?.cancel();
@@ -61,6 +63,9 @@ Deno.test("NIP-11: auth_required follows NEXUS_AUTH", async () => {
       assertEquals(info.limitation.auth_required, required, String(mode));
       assertEquals(info.limitation.restricted_writes, restricted, String(mode));
       assertEquals(info.pubkey, undefined);
+      // No lower limit is set: NIP-11 has no "none" value, and 0 would mean "not older than now".
+      assert(!("created_at_lower_limit" in info.limitation), JSON.stringify(info.limitation));
+      assertEquals(info.limitation.nexus_max_buffered_bytes, 8 * 1024 * 1024);
     });
   }
 });
