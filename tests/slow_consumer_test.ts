@@ -177,3 +177,50 @@ Deno.test("a subscriber that never reads is closed when events reach it through 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a slow reader the relay closed keeps its per-IP slot until its socket is gone", async () => {
+  // Deno cannot drop a socket whose peer never reads its close frame: the per-IP cap is what
+  // bounds such sockets, so the slot must be held until the socket really closes.
+  const r = await startRelay({
+    NEXUS_MAX_CONNECTIONS_PER_IP: "2",
+    NEXUS_CONNECTION_CAP_EXEMPT: "",
+    NEXUS_MAX_BUFFERED_BYTES: "65536",
+  });
+  const port = Number(new URL(r.url).port);
+  const slow = await rawSocket(port);
+  await slow.write(frame(JSON.stringify(["REQ", "all", { kinds: [20001] }])));
+  const pub = await Client.connect(r.url);
+  await pub.until(() => r.nexus.relay.connections.size === 2);
+  const agent = new Agent();
+  const big = "x".repeat(50_000);
+  for (let i = 0; i < 600 && r.nexus.relay.connections.size === 2; i += 20) {
+    const batch = Array.from(
+      { length: 20 },
+      (_, k) => agent.sign({ kind: 20001, content: `${i + k} ${big}` }),
+    );
+    for (const ok of await Promise.all(batch.map((ev) => pub.publish(ev)))) assert(ok[2], ok[3]);
+  }
+  assertEquals(r.nexus.relay.connections.size, 1, "the slow reader was never closed");
+  const upgrade = async () => {
+    const res = await fetch(r.http, {
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": btoa("0123456789abcdef"),
+        "sec-websocket-version": "13",
+      },
+    });
+    await res.body?.cancel();
+    return res.status;
+  };
+  assertEquals(await upgrade(), 429, "a closed-but-lingering socket gave up its slot");
+  slow.close();
+  let status = 0;
+  for (let i = 0; i < 100 && status !== 101; i++) {
+    status = await upgrade();
+    if (status !== 101) await new Promise((res) => setTimeout(res, 50));
+  }
+  assertEquals(status, 101, "the slot was not freed once the socket closed");
+  await pub.close();
+  await r.close();
+});
