@@ -62,6 +62,16 @@ export class Stats {
     return this.#agents.size;
   }
 
+  /** Up to `max` of those pubkeys, each cut to `chars` hex characters. */
+  agentKeys(max: number, chars: number): string[] {
+    const out: string[] = [];
+    for (const pk of this.#agents.keys()) {
+      if (out.length >= max) break;
+      out.push(pk.slice(0, chars));
+    }
+    return out;
+  }
+
   #tick(flow: Flow): void {
     this.windows[flow].add(Math.floor(this.clock() / 1000));
   }

@@ -11,6 +11,11 @@ export const SHORT_SECONDS = 300;
 export const HOUR_MINUTES = 60;
 // Kinds each isolate reports; the sum keeps the top of these, which bounds message size.
 const KINDS_PER_ISOLATE = 50;
+// An agent signed in on two isolates is one agent: isolates report which, as 64-bit pubkey
+// prefixes (a collision among a million agents has odds of about 1 in 37 million), up to 5,000
+// each (80 KB a second); agents past that are added as if they were on no other isolate.
+const AGENT_KEYS_PER_ISOLATE = 5000;
+const AGENT_KEY_CHARS = 16;
 
 /** Per-flow count series, oldest first. */
 export type Series = Record<Flow, number[]>;
@@ -25,6 +30,8 @@ export interface IsolateSnapshot {
   peak_connections: number;
   authenticated_connections: number;
   agents: number;
+  /** Pubkey prefixes of (up to AGENT_KEYS_PER_ISOLATE of) those agents, to count them once. */
+  agent_keys: string[];
   subscriptions: number;
   totals: Record<Flow | "ephemeral" | "duplicates", number>;
   refusals: Record<string, number>;
@@ -74,6 +81,7 @@ export function takeSnapshot(id: string, stats: Stats, gauges: Gauges): IsolateS
     peak_connections: stats.peakConnections,
     authenticated_connections: stats.authenticatedConnections,
     agents: stats.agents,
+    agent_keys: stats.agentKeys(AGENT_KEYS_PER_ISOLATE, AGENT_KEY_CHARS),
     subscriptions: gauges.subscriptions,
     totals: {
       received: stats.received,
@@ -100,7 +108,7 @@ export function takeSnapshot(id: string, stats: Stats, gauges: Gauges): IsolateS
 }
 
 /** The whole relay: the sum of the isolates that reported, aligned to one moment. */
-export interface AggregateStats extends Omit<IsolateSnapshot, "id"> {
+export interface AggregateStats extends Omit<IsolateSnapshot, "id" | "agent_keys"> {
   isolates: Array<
     { id: string; started_at: number; last_seen: number; connections: number; hot_events: number }
   >;
@@ -137,12 +145,16 @@ export function sumSnapshots(snaps: IsolateSnapshot[], now: number): AggregateSt
     isolates: [],
   };
   const kinds = new Map<number, number>();
+  const agents = new Set<string>();
   for (const s of snaps) {
     out.connections += s.connections;
     // Isolates peak at different times: the sum of peaks would overstate the relay's peak.
     out.peak_connections = Math.max(out.peak_connections, s.peak_connections);
     out.authenticated_connections += s.authenticated_connections;
-    out.agents += s.agents;
+    // Snapshots from a build without agent_keys count all their agents.
+    const keys = s.agent_keys ?? [];
+    for (const k of keys) agents.add(k);
+    out.agents += Math.max(0, s.agents - keys.length);
     out.subscriptions += s.subscriptions;
     for (const k of Object.keys(out.totals) as Array<keyof typeof out.totals>) {
       out.totals[k] += s.totals[k] ?? 0;
@@ -170,6 +182,7 @@ export function sumSnapshots(snaps: IsolateSnapshot[], now: number): AggregateSt
     out.cache.counts_from_storage += s.cache?.counts_from_storage ?? 0;
     out.cache.proven_below += s.cache?.proven_below ?? 0;
   }
+  out.agents += agents.size;
   out.kinds = topKinds(kinds, KINDS_PER_ISOLATE);
   out.peak_connections = Math.max(out.peak_connections, out.connections);
   return out;

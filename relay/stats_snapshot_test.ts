@@ -55,3 +55,30 @@ Deno.test("sumSnapshots adds isolates and aligns their windows to one moment", (
     proven_below: 4,
   });
 });
+
+Deno.test("sumSnapshots counts an agent signed in on two isolates once", () => {
+  const a = new Stats(), b = new Stats();
+  const [alice, bob, carol] = ["a1", "b2", "c3"].map((p) => p.repeat(32));
+  a.open();
+  a.authenticate(alice!, new Set());
+  a.open();
+  a.authenticate(bob!, new Set());
+  b.open();
+  b.authenticate(alice!, new Set());
+  b.open();
+  b.authenticate(carol!, new Set());
+  const sum = sumSnapshots([
+    takeSnapshot("a", a, { subscriptions: 0 }),
+    takeSnapshot("b", b, {
+      subscriptions: 0,
+    }),
+  ], Date.now());
+  assertEquals([sum.agents, sum.authenticated_connections], [3, 4]);
+  // A snapshot without keys (an older build) still counts its agents.
+  const old = { ...takeSnapshot("c", b, { subscriptions: 0 }), agent_keys: undefined };
+  const mixed = sumSnapshots(
+    [takeSnapshot("a", a, { subscriptions: 0 }), old as unknown as ReturnType<typeof takeSnapshot>],
+    Date.now(),
+  );
+  assertEquals(mixed.agents, 4);
+});
