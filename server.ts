@@ -69,7 +69,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     refreshMs: BOARD_REFRESH_MS,
   });
   // Every event this isolate learns of, whichever isolate or instance stored it.
-  relay.onDelivered.push((ev) => board.ingest(ev, Date.now()));
+  relay.onDelivered.push((ev, at) => board.ingest(ev, at));
   board.start();
   const commerce = createCommerceApi(board);
   const stats = new StatsHub(relay, { channel: statsChannelName(config.kvPath) });

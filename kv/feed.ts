@@ -24,6 +24,8 @@ export interface FeedBatch {
   versionstamp: string;
   /** Stored and removed events, in the order the commit applied them. */
   changes: FeedChange[];
+  /** When the writer took the commit's events in (ms; absent in entries of earlier versions). */
+  at?: number;
   /** Written by an earlier version, which recorded stored events only (no removals, no expiry). */
   legacy: boolean;
 }
@@ -34,8 +36,8 @@ export type FeedHandler = (batch: FeedBatch) => void;
 /** A change as stored in an entry: JSON and expiry (unix seconds, 0 for none), or a removed id. */
 export type FeedOp = { j: Uint8Array; x: number } | { d: Uint8Array };
 
-/** An entry's value; earlier versions stored a bare array of event JSON. */
-type EntryValue = { ops: FeedOp[] } | Uint8Array[];
+/** An entry's value; earlier versions stored a bare array of event JSON, and no time. */
+export type EntryValue = { ops: FeedOp[]; t?: number } | Uint8Array[];
 
 /** Encode a stored event for a feed entry. */
 export function putOp(json: Uint8Array, expiresAt: number): FeedOp {
@@ -217,7 +219,8 @@ export class FeedTailer {
           this.#pos.set(writer, seq);
           const changes = decodeChanges(entry.value);
           const legacy = Array.isArray(entry.value);
-          this.#handler({ writer, seq, versionstamp: entry.versionstamp, changes, legacy });
+          const at = legacy ? undefined : (entry.value as { t?: number }).t;
+          this.#handler({ writer, seq, versionstamp: entry.versionstamp, changes, legacy, at });
           // Let sockets flush between entries: a backlog replayed in one go would otherwise hold
           // every delivery in memory until the whole backlog was handed out.
           if (this.#yield) await nextTurn();

@@ -23,7 +23,7 @@ import {
 import { encodeEntry, encodeInCreated, type Entry } from "./entry.ts";
 import { decodeEvent, getManyAll, readEvents, scanFilter, withJson } from "./kv_query.ts";
 import { isLocked } from "./locked.ts";
-import { type FeedChange, type FeedOp, putOp, removeOp } from "./feed.ts";
+import { type EntryValue, type FeedChange, type FeedOp, putOp, removeOp } from "./feed.ts";
 import { HotMirror } from "./hot_mirror.ts";
 import {
   applyEvent,
@@ -467,7 +467,8 @@ export class KvStore implements NStore {
       }),
     ]);
 
-    const now = nowSec();
+    const at = Date.now();
+    const now = Math.floor(at / 1000);
     const live = (
       s: Stored | undefined,
     ) => (s && (!s.expiresAt || s.expiresAt > now) ? s : undefined);
@@ -592,7 +593,9 @@ export class KvStore implements NStore {
         chunk.push(op);
         entry.changes.push(change);
       }
-      atomic.set([P.feed, this.writerId, seq], { ops: chunk }, { expireIn });
+      atomic.set([P.feed, this.writerId, seq], { ops: chunk, t: at } satisfies EntryValue, {
+        expireIn,
+      });
       add([P.feed, this.writerId, seq], size);
       entries.push(entry);
     }
@@ -604,7 +607,10 @@ export class KvStore implements NStore {
       atomic.sum([P.feedBump], BigInt(seq - this.#seq));
     }
     batch.forEach((j, i) => {
-      if (j.type === "event" && results[i]!.stored) results[i]!.seq = seqOf.get(j.ev.id);
+      if (j.type === "event" && results[i]!.stored) {
+        results[i]!.seq = seqOf.get(j.ev.id);
+        results[i]!.at = at;
+      }
     });
     const overOthers = budget.mutations > BUDGET.mutations || budget.bytes > BUDGET.bytes ||
       budget.keyBytes > BUDGET.keyBytes;

@@ -18,6 +18,11 @@ export interface WriteResult {
   stored: boolean;
   /** Position in the change feed, when the store keeps one. */
   seq?: number;
+  /**
+   * When the store took the event in (ms since the epoch), as its change feed records it for
+   * every other isolate and instance, so that all of them time it alike.
+   */
+  at?: number;
 }
 
 /** Decides how long an event is kept: an absolute unix time in seconds, or undefined for ever. */

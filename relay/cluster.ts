@@ -21,6 +21,8 @@ interface Batch {
   from: string;
   n: number;
   items: string[];
+  /** When the sender's store took each item in (ms), so every isolate times it alike. */
+  at?: number[];
 }
 
 /** Options for cluster fan-out. */
@@ -42,6 +44,7 @@ export class Cluster {
   #closed = false;
   #feed: FeedTailer;
   #out: string[] = [];
+  #outAt: number[] = [];
   #n = 0;
   #lastSeen = new Map<string, number>();
   #flushScheduled = false;
@@ -57,9 +60,9 @@ export class Cluster {
     this.#relay = relay;
     this.#kv = kv;
     this.#maxBatch = opts.maxBatch ?? 256;
-    this.#feed = new FeedTailer(kv, ({ changes }) => {
+    this.#feed = new FeedTailer(kv, ({ changes, at }) => {
       // Stored events are delivered; removals are news only to stores, not to subscribers.
-      for (const c of changes) if ("ev" in c) relay.deliver(c.ev, eventJson(c.ev));
+      for (const c of changes) if ("ev" in c) relay.deliver(c.ev, eventJson(c.ev), at);
     }, {
       pollMs: opts.pollMs,
       skipWriter: opts.skipWriter,
@@ -71,7 +74,7 @@ export class Cluster {
       // once.
       readOnWatch: () => performance.now() - this.#heardAt > QUIET_MS,
     });
-    relay.onAccepted.push((_ev, json) => this.#send(json));
+    relay.onAccepted.push((_ev, json, _seq, at) => this.#send(json, at));
   }
 
   /** Join the channel of this store's isolates and begin tailing the feed. */
@@ -99,8 +102,9 @@ export class Cluster {
     await this.#feed.close();
   }
 
-  #send(json: string): void {
+  #send(json: string, at: number): void {
     this.#out.push(json);
+    this.#outAt.push(at);
     if (this.#out.length >= this.#maxBatch) return this.#flush();
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -112,11 +116,12 @@ export class Cluster {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#out.length === 0) return;
-    const items = this.#out;
+    const items = this.#out, at = this.#outAt;
     this.#out = [];
+    this.#outAt = [];
     if (!this.#channel) return; // not started yet: the feed carries these
     try {
-      this.#channel.postMessage({ from: this.id, n: ++this.#n, items } satisfies Batch);
+      this.#channel.postMessage({ from: this.id, n: ++this.#n, items, at } satisfies Batch);
     } catch {
       // Closed during shutdown; the feed still carries stored events.
     }
@@ -131,10 +136,10 @@ export class Cluster {
       this.gaps++;
       void this.#feed.poll();
     }
-    for (const json of b.items) {
+    b.items.forEach((json, i) => {
       const ev = JSON.parse(json) as NostrEvent;
-      this.#relay.deliver(ev, json);
-    }
+      this.#relay.deliver(ev, json, b.at?.[i]);
+    });
   }
 }
 

@@ -197,7 +197,7 @@ export class Connection implements ConnInfo {
     const res = await relay.store.event(ev);
     if (res.stored) {
       relay.stats.accept(ev.kind);
-      relay.accepted(ev, res.seq);
+      relay.accepted(ev, res.seq, res.at);
     } else if (res.verdict[0]) relay.stats.duplicates++;
     this.#ok(ev.id, res.verdict[0], res.verdict[1]);
   }

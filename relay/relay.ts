@@ -19,7 +19,12 @@ import { Stats } from "./stats.ts";
 import { type Sub, SubIndex } from "./subscriptions.ts";
 
 /** Called after an event is durably stored (or accepted, for ephemeral kinds). */
-export type EventHook = (ev: NostrEvent, json: string, seq: number | undefined) => void;
+export type EventHook = (
+  ev: NostrEvent,
+  json: string,
+  seq: number | undefined,
+  at: number,
+) => void;
 
 /** Options for building a relay. */
 export interface RelayOptions {
@@ -47,8 +52,11 @@ export class Relay {
   readonly filterPolicy: FilterPolicy;
   /** Hooks run after an event is accepted here (on-event-saved); e.g. cross-isolate broadcast. */
   readonly onAccepted: EventHook[] = [];
-  /** Hooks run once per event this isolate learns of, from any path (local, other isolates, feed). */
-  readonly onDelivered: Array<(ev: NostrEvent) => void> = [];
+  /**
+   * Hooks run once per event this isolate learns of, from any path (local, other isolates, feed),
+   * with the time the accepting isolate took it in (the same on every isolate when known).
+   */
+  readonly onDelivered: Array<(ev: NostrEvent, at: number) => void> = [];
   #recent = new RecentIds(50_000);
 
   constructor(opts: RelayOptions) {
@@ -75,18 +83,18 @@ export class Relay {
     );
   }
 
-  /** An event was accepted by this isolate: deliver it here and tell the hooks. */
-  accepted(ev: NostrEvent, seq: number | undefined): void {
+  /** An event was accepted by this isolate (`at`: when its store took it in): deliver it here and tell the hooks. */
+  accepted(ev: NostrEvent, seq: number | undefined, at = Date.now()): void {
     // The store kept the JSON it wrote; ephemeral events are serialised here.
     const json = eventJson(ev);
-    this.deliver(ev, json);
-    for (const h of this.onAccepted) h(ev, json, seq);
+    this.deliver(ev, json, at);
+    for (const h of this.onAccepted) h(ev, json, seq, at);
   }
 
   /** Deliver an event to every matching live subscription of this isolate, at most once per event. */
-  deliver(ev: NostrEvent, json: string): void {
+  deliver(ev: NostrEvent, json: string, at = Date.now()): void {
     if (!this.#recent.add(ev.id)) return;
-    for (const h of this.onDelivered) h(ev);
+    for (const h of this.onDelivered) h(ev, at);
     for (const sub of this.subs.match(ev)) {
       if (!canRead(ev, sub.conn)) continue;
       sub.conn.pushEvent(sub as Sub<Connection>, ev, json);

@@ -1,8 +1,9 @@
 /** The job board across isolates (refresh from the shared KV) and its memory bound. */
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { JobBoard } from "../commerce/job_board.ts";
 import { MemoryStore } from "../kv/memory_store.ts";
 import { Agent, Client, startRelay } from "./helpers.ts";
+import { spawnRelay, stopRelay } from "./process.ts";
 
 Deno.test("commerce: a second isolate on the same KV sees the same board after a refresh", async () => {
   const a = await startRelay();
@@ -47,4 +48,44 @@ Deno.test("commerce: the board keeps at most maxJobs jobs, evicting the oldest",
   assertEquals(board.job(jobs[2]!.id), undefined);
   await board.close();
   await store.close();
+});
+
+Deno.test("commerce: a job's timings are the same on an instance that learned of it from the feed", async () => {
+  // Two processes share only the KV: the second learns of the job from the change feed, often
+  // request, feedback and result in one read. Its board must time them as the first does, from
+  // when the accepting store took each in, not from when the feed brought them.
+  const dir = await Deno.makeTempDir();
+  const a = await spawnRelay(`${dir}/kv.sqlite`);
+  const b = await spawnRelay(`${dir}/kv.sqlite`, { NEXUS_FEED_POLL_MS: "400" });
+  const c = await Client.connect(a.url);
+  const customer = new Agent(), provider = new Agent();
+  try {
+    const job = customer.sign({ kind: 5050, tags: [["i", "x", "text"]] });
+    const tags = [["e", job.id], ["p", customer.pubkey]];
+    const fb = provider.sign({ kind: 7000, tags: [...tags, ["status", "processing"]] });
+    const res = provider.sign({ kind: 6050, tags });
+    for (const ev of [job, fb, res]) {
+      assertEquals((await c.publish(ev))[2], true);
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    const view = async (http: string) => {
+      const r = await fetch(`${http}/api/jobs/${job.id}`);
+      return r.ok ? await r.json() : (await r.body?.cancel(), undefined);
+    };
+    let onB;
+    for (let i = 0; i < 100 && onB?.state !== "success"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      onB = await view(b.http);
+    }
+    const onA = await view(a.http);
+    const timings = (v: typeof onA) => [v?.time_to_first_feedback_ms, v?.time_to_first_result_ms];
+    assertEquals(onB?.state, "success");
+    assert(onA.time_to_first_feedback_ms >= 50, JSON.stringify(timings(onA)));
+    assertEquals(timings(onB), timings(onA));
+  } finally {
+    await c.close();
+    await stopRelay(b);
+    await stopRelay(a);
+    await Deno.remove(dir, { recursive: true });
+  }
 });
