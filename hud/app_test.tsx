@@ -185,6 +185,8 @@ Deno.test("/metrics is Prometheus text: HELP and TYPE per metric, nexus_ names, 
         .exec(line);
     if (!m) throw new Error(`not a sample line: ${line}`);
     assert(types.has(m[1]!), `sample before its TYPE: ${line}`);
+    // Prometheus keeps `quantile` for summaries and `le` for histograms (promtool refuses them).
+    assert(!/[{,](quantile|le)="/.test(m[2] ?? ""), `reserved label on a ${types.get(m[1]!)}`);
     samples.set(m[1]! + (m[2] ?? ""), Number(m[3]));
   }
   for (const [name, type] of types) {
@@ -195,7 +197,7 @@ Deno.test("/metrics is Prometheus text: HELP and TYPE per metric, nexus_ names, 
   assertEquals(samples.get('nexus_events_by_class_total{class="job_request"}'), 1);
   assertEquals(samples.get('nexus_connections_by_auth{state="authenticated"}'), 1);
   assertEquals(samples.get('nexus_jobs{state="completed"}'), 5);
-  assertEquals(samples.get('nexus_job_first_result_seconds{kind="5050",quantile="0.95"}'), 2.4);
+  assertEquals(samples.get('nexus_job_first_result_seconds{kind="5050",percentile="95"}'), 2.4);
   assertEquals(samples.get("nexus_isolates"), 1);
   stats.close();
 });

@@ -113,11 +113,13 @@ export function toPrometheus(r: StatsReport): string {
   metric(
     "job_first_result_seconds",
     "gauge",
-    "Time from job request to first result, by job kind.",
+    // Precomputed percentiles of a gauge: the label is not `quantile`, which Prometheus keeps for
+    // summaries (promtool refuses it on a gauge).
+    "Time from job request to first result, by job kind: median and 95th percentile.",
     m.by_kind.flatMap((k) => {
       const s: Array<[Labels, number]> = [];
-      if (k.median_ms !== null) s.push([{ kind: k.kind, quantile: "0.5" }, k.median_ms / 1000]);
-      if (k.p95_ms !== null) s.push([{ kind: k.kind, quantile: "0.95" }, k.p95_ms / 1000]);
+      if (k.median_ms !== null) s.push([{ kind: k.kind, percentile: "50" }, k.median_ms / 1000]);
+      if (k.p95_ms !== null) s.push([{ kind: k.kind, percentile: "95" }, k.p95_ms / 1000]);
       return s;
     }),
   );
