@@ -72,7 +72,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   relay.onDelivered.push((ev, at) => board.ingest(ev, at));
   board.start();
   const commerce = createCommerceApi(board);
-  const stats = new StatsHub(relay, { channel: statsChannelName(config.kvPath) });
+  const stats = new StatsHub(relay, { channel: statsChannelName(config.kvPath), kv });
   const hud = createHud({
     stats,
     settings: {

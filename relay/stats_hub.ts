@@ -2,7 +2,9 @@
  * @module Cross-isolate stats: every isolate publishes its snapshot once a second on a
  * BroadcastChannel and keeps the latest one heard from each other isolate, so any isolate can
  * answer for the whole process. One small message per isolate per second stays far below the
- * channel's shared 256-message buffer.
+ * channel's shared 256-message buffer. Processes and Deploy instances share only the KV: there each
+ * isolate also writes its snapshot every few seconds and reads the others', so every instance
+ * answers for all of them.
  */
 import type { Relay } from "./relay.ts";
 import {
@@ -19,7 +21,18 @@ export interface StatsHubOptions {
   publishMs?: number;
   /** Forget an isolate not heard from for this long. */
   expireMs?: number;
+  /** The KV shared with other processes and instances: snapshots are exchanged through it too. */
+  kv?: Deno.Kv;
+  /** How often each isolate writes its snapshot to the KV and reads the others' (ms). */
+  kvShareMs?: number;
 }
+
+/** Where isolates keep their snapshots in a shared KV: `["stats", isolate id]`. */
+const KV_PREFIX = "stats";
+// A KV value holds at most 64 KiB: a shared snapshot carries fewer agent keys than a broadcast one
+// (the agents past them are counted as if on no other isolate, see sumSnapshots).
+const KV_AGENT_KEYS = 1000;
+const KV_MAX_JSON = 60_000;
 
 /** The channel name for isolates sharing one KV file: they are one relay. */
 export function statsChannelName(kvPath: string | undefined): string {
@@ -36,12 +49,24 @@ export class StatsHub {
   readonly #expireMs: number;
   readonly #channel: BroadcastChannel | undefined;
   readonly #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #kvTimer: ReturnType<typeof setInterval> | undefined;
+  // Snapshots of isolates in other processes or instances, read from the KV.
+  #shared = new Map<string, IsolateSnapshot>();
+  readonly #kvExpireMs: number;
   // Highest whole-relay connection count seen when summing (sampled at least once a second).
   #peak = 0;
 
   constructor(relay: Relay, opts: StatsHubOptions = {}) {
     this.#relay = relay;
     this.#expireMs = opts.expireMs ?? 5000;
+    const shareMs = opts.kvShareMs ?? 5000;
+    // Two missed writes, plus slack for the clocks of other machines.
+    this.#kvExpireMs = 2 * shareMs + 5000;
+    const kv = opts.kv;
+    if (kv) {
+      this.#kvTimer = setInterval(() => void this.#share(kv, shareMs), shareMs);
+      void this.#share(kv, shareMs);
+    }
     if (opts.channel === undefined) return;
     const ch = new BroadcastChannel(opts.channel);
     ch.onmessage = (e: MessageEvent) => {
@@ -76,7 +101,32 @@ export class StatsHub {
     for (const [id, s] of this.#remote) {
       if (now - s.at > this.#expireMs) this.#remote.delete(id);
     }
-    return sumSnapshots([own, ...this.#remote.values()], now);
+    const all = [own, ...this.#remote.values()];
+    // An isolate heard over the channel is fresher there than in the KV.
+    for (const s of this.#shared.values()) {
+      if (!this.#remote.has(s.id) && now - s.at <= this.#kvExpireMs) all.push(s);
+    }
+    return sumSnapshots(all, now);
+  }
+
+  /** Write this isolate's snapshot to the KV and read every other isolate's. */
+  async #share(kv: Deno.Kv, shareMs: number): Promise<void> {
+    const own = this.local();
+    let value = { ...own, agent_keys: own.agent_keys.slice(0, KV_AGENT_KEYS) };
+    if (JSON.stringify(value).length > KV_MAX_JSON) value = { ...value, agent_keys: [] };
+    try {
+      await kv.set([KV_PREFIX, this.id], value, { expireIn: 3 * shareMs });
+      const shared = new Map<string, IsolateSnapshot>();
+      for await (const e of kv.list<IsolateSnapshot>({ prefix: [KV_PREFIX] })) {
+        const s = e.value;
+        if (s && typeof s.id === "string" && typeof s.at === "number" && s.id !== this.id) {
+          shared.set(s.id, s);
+        }
+      }
+      this.#shared = shared;
+    } catch {
+      // The KV is closing (shutdown) or unreachable for a moment: keep what was read last.
+    }
   }
 
   #observe(agg: AggregateStats): AggregateStats {
@@ -89,6 +139,7 @@ export class StatsHub {
   /** Stop publishing and close the channel (an open channel keeps the process alive). */
   close(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#kvTimer !== undefined) clearInterval(this.#kvTimer);
     this.#channel?.close();
   }
 }

@@ -46,3 +46,35 @@ Deno.test("StatsHub without a channel reports only its own isolate", () => {
   assertEquals([s.isolates.length, s.totals.received], [1, 1]);
   hub.close();
 });
+
+Deno.test("StatsHub sums isolates of other processes through the shared KV", async () => {
+  // Different channels: as for two processes, only the KV connects them.
+  const dir = await Deno.makeTempDir();
+  const kv = await Deno.openKv(`${dir}/kv.sqlite`);
+  const ra = relay(), rb = relay();
+  const opts = { kv, kvShareMs: 50 };
+  const a = new StatsHub(ra, { ...opts, channel: `nexus-stats-test:${crypto.randomUUID()}` });
+  const b = new StatsHub(rb, { ...opts, channel: `nexus-stats-test:${crypto.randomUUID()}` });
+  try {
+    ra.stats.accept(1);
+    rb.stats.accept(1);
+    rb.stats.accept(7);
+    rb.stats.open();
+    rb.stats.authenticate("ab".repeat(32), new Set());
+    ra.stats.open();
+    ra.stats.authenticate("ab".repeat(32), new Set());
+    await until(() => a.snapshot().totals.stored === 3 && b.snapshot().totals.stored === 3);
+    const s = a.snapshot();
+    assertEquals(s.isolates.map((i) => i.id).sort(), [a.id, b.id].sort());
+    assertEquals([s.connections, s.agents], [2, 1]);
+    // A process that stopped writing is forgotten once its snapshot is stale.
+    b.close();
+    await until(() => a.snapshot().isolates.length === 1, 15_000);
+  } finally {
+    a.close();
+    b.close();
+    await new Promise((r) => setTimeout(r, 100)); // let a write in flight finish
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

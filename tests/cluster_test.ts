@@ -157,6 +157,32 @@ Deno.test("two relay processes on one KV file deliver each other's events throug
   await stopRelay(b);
 });
 
+Deno.test("two relay processes on one KV file each report stats for both", async () => {
+  // Issue 4: the numbers are for the whole relay. Processes (and Deploy instances) share only the
+  // KV, so each isolate's snapshot goes through it.
+  const dir = await Deno.makeTempDir();
+  const a = await spawnRelay(`${dir}/kv.sqlite`);
+  const b = await spawnRelay(`${dir}/kv.sqlite`);
+  const agent = new Agent();
+  const pub = await Client.connect(b.url);
+  for (let i = 0; i < 5; i++) assertEquals((await pub.publish(agent.sign({})))[2], true);
+  const received = async (http: string) => {
+    const s = await (await fetch(`${http}/api/stats`)).json();
+    return [s.isolates.length, s.events.received_total, s.connections.now];
+  };
+  let seen: number[] = [];
+  for (let i = 0; i < 80; i++) {
+    seen = [...await received(a.http), ...await received(b.http)];
+    if (seen.join() === "2,5,1,2,5,1") break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assertEquals(seen, [2, 5, 1, 2, 5, 1]);
+  await pub.close();
+  await stopRelay(a);
+  await stopRelay(b);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("isolates that open a fresh KV file at the same moment all join the fan-out", async () => {
   // deno serve --parallel opens one new SQLite file from every worker at once, and the first
   // writes then often fail with "database is locked". An isolate whose cluster start failed never
