@@ -198,10 +198,18 @@ export function clientIp(
 ): string {
   if (trustedHeader) {
     // The last entry is the one the trusted proxy added: proxies append the address they saw to
-    // whatever the client sent, so the first entry is the client's to choose.
-    const forwarded = req.headers.get(trustedHeader)?.split(",").map((s) => s.trim())
-      .findLast((s) => s !== "");
+    // whatever the client sent, so the earlier entries are the client's to choose. (An empty last
+    // entry means the proxy added none: then no entry is trusted.)
+    const forwarded = hostOnly(req.headers.get(trustedHeader)?.split(",").at(-1)?.trim() ?? "");
     if (forwarded) return forwarded;
   }
   return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
+}
+
+/** An address without the port some proxies append (`1.2.3.4:5678`, `[2001:db8::1]:443`). */
+function hostOnly(addr: string): string {
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(addr);
+  if (v4) return v4[1]!;
+  const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(addr);
+  return v6 ? v6[1]! : addr;
 }

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { Agent, Client, startRelay } from "./helpers.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 import { loadConfig } from "../config.ts";
+import { clientIp } from "../server.ts";
 
 type Ok = [string, string, boolean, string];
 
@@ -266,4 +267,26 @@ Deno.test("rate limit: X-Forwarded-For counts only when NEXUS_TRUST_PROXY is on"
     for (const u of [one, forged, other]) u.conn.close();
     await r.close();
   }
+});
+
+Deno.test("clientIp: the trusted header's last entry, without a port; none when it is empty", () => {
+  const info = {
+    remoteAddr: { transport: "tcp", hostname: "10.9.9.9", port: 4000 },
+  } as Deno.ServeHandlerInfo;
+  const ip = (xff: string | undefined, header: string | undefined = "x-forwarded-for") =>
+    clientIp(
+      new Request("http://relay/", { headers: xff === undefined ? {} : { [header]: xff } }),
+      info,
+      header === "none" ? undefined : header,
+    );
+  assertEquals(ip("203.0.113.5"), "203.0.113.5");
+  assertEquals(ip("198.51.100.7, 203.0.113.5"), "203.0.113.5");
+  assertEquals(ip("203.0.113.5:51234"), "203.0.113.5");
+  assertEquals(ip("[2001:db8::1]:443"), "2001:db8::1");
+  assertEquals(ip("2001:db8::1"), "2001:db8::1");
+  // The proxy appended nothing: every entry is the client's, so the socket's address counts.
+  assertEquals(ip("198.51.100.7, "), "10.9.9.9");
+  assertEquals(ip(undefined), "10.9.9.9");
+  assertEquals(ip("198.51.100.7", "x-real-ip"), "198.51.100.7");
+  assertEquals(ip("198.51.100.7", "none"), "10.9.9.9");
 });
