@@ -83,7 +83,7 @@ export class Relay {
     );
   }
 
-  /** An event was accepted by this isolate (`at`: when its store took it in): deliver it here and tell the hooks. */
+  /** An event this isolate accepted (`at`: when its store took it in): deliver it, run hooks. */
   accepted(ev: NostrEvent, seq: number | undefined, at = Date.now()): void {
     // The store kept the JSON it wrote; ephemeral events are serialised here.
     const json = eventJson(ev);

@@ -62,14 +62,14 @@ export class Stats {
     return this.#agents.size;
   }
 
-  /** Up to `max` of those pubkeys, each cut to `chars` hex characters. */
-  agentKeys(max: number, chars: number): string[] {
+  /** Up to `max` of those pubkeys, each cut to `chars` hex characters, end to end in one string. */
+  agentKeys(max: number, chars: number): string {
     const out: string[] = [];
     for (const pk of this.#agents.keys()) {
       if (out.length >= max) break;
       out.push(pk.slice(0, chars));
     }
-    return out;
+    return out.join("");
   }
 
   #tick(flow: Flow): void {

@@ -1,13 +1,14 @@
 /**
  * @module Cross-isolate stats: every isolate publishes its snapshot once a second on a
  * BroadcastChannel and keeps the latest one heard from each other isolate, so any isolate can
- * answer for the whole process. One small message per isolate per second stays far below the
- * channel's shared 256-message buffer. Processes and Deploy instances share only the KV: there each
- * isolate also writes its snapshot every few seconds and reads the others', so every instance
- * answers for all of them.
+ * answer for the whole process. One message per isolate per second (a few KB, plus up to 80 KB of
+ * agent keys) stays far below the channel's shared 256-message buffer. Processes and Deploy
+ * instances share only the KV: there each isolate also writes its snapshot every few seconds and
+ * reads the others', so every instance answers for all of them.
  */
 import type { Relay } from "./relay.ts";
 import {
+  AGENT_KEY_CHARS,
   type AggregateStats,
   type IsolateSnapshot,
   sumSnapshots,
@@ -112,8 +113,8 @@ export class StatsHub {
   /** Write this isolate's snapshot to the KV and read every other isolate's. */
   async #share(kv: Deno.Kv, shareMs: number): Promise<void> {
     const own = this.local();
-    let value = { ...own, agent_keys: own.agent_keys.slice(0, KV_AGENT_KEYS) };
-    if (JSON.stringify(value).length > KV_MAX_JSON) value = { ...value, agent_keys: [] };
+    let value = { ...own, agent_keys: own.agent_keys.slice(0, KV_AGENT_KEYS * AGENT_KEY_CHARS) };
+    if (JSON.stringify(value).length > KV_MAX_JSON) value = { ...value, agent_keys: "" };
     try {
       await kv.set([KV_PREFIX, this.id], value, { expireIn: 3 * shareMs });
       const shared = new Map<string, IsolateSnapshot>();

@@ -15,7 +15,8 @@ const KINDS_PER_ISOLATE = 50;
 // prefixes (a collision among a million agents has odds of about 1 in 37 million), up to 5,000
 // each (80 KB a second); agents past that are added as if they were on no other isolate.
 const AGENT_KEYS_PER_ISOLATE = 5000;
-const AGENT_KEY_CHARS = 16;
+/** Hex characters of each agent key in a snapshot's `agent_keys`. */
+export const AGENT_KEY_CHARS = 16;
 
 /** Per-flow count series, oldest first. */
 export type Series = Record<Flow, number[]>;
@@ -30,8 +31,11 @@ export interface IsolateSnapshot {
   peak_connections: number;
   authenticated_connections: number;
   agents: number;
-  /** Pubkey prefixes of (up to AGENT_KEYS_PER_ISOLATE of) those agents, to count them once. */
-  agent_keys: string[];
+  /**
+   * Pubkey prefixes of (up to AGENT_KEYS_PER_ISOLATE of) those agents, to count them once: one
+   * string, AGENT_KEY_CHARS a key, which costs far less to pass between isolates than an array.
+   */
+  agent_keys: string;
   subscriptions: number;
   totals: Record<Flow | "ephemeral" | "duplicates", number>;
   refusals: Record<string, number>;
@@ -152,9 +156,12 @@ export function sumSnapshots(snaps: IsolateSnapshot[], now: number): AggregateSt
     out.peak_connections = Math.max(out.peak_connections, s.peak_connections);
     out.authenticated_connections += s.authenticated_connections;
     // Snapshots from a build without agent_keys count all their agents.
-    const keys = s.agent_keys ?? [];
-    for (const k of keys) agents.add(k);
-    out.agents += Math.max(0, s.agents - keys.length);
+    const keys = s.agent_keys ?? "";
+    const n = Math.floor(keys.length / AGENT_KEY_CHARS);
+    for (let i = 0; i < n; i++) {
+      agents.add(keys.slice(i * AGENT_KEY_CHARS, (i + 1) * AGENT_KEY_CHARS));
+    }
+    out.agents += Math.max(0, s.agents - n);
     out.subscriptions += s.subscriptions;
     for (const k of Object.keys(out.totals) as Array<keyof typeof out.totals>) {
       out.totals[k] += s.totals[k] ?? 0;

@@ -67,17 +67,13 @@ Deno.test("sumSnapshots counts an agent signed in on two isolates once", () => {
   b.authenticate(alice!, new Set());
   b.open();
   b.authenticate(carol!, new Set());
-  const sum = sumSnapshots([
-    takeSnapshot("a", a, { subscriptions: 0 }),
-    takeSnapshot("b", b, {
-      subscriptions: 0,
-    }),
-  ], Date.now());
+  const snap = (id: string, s: Stats) => takeSnapshot(id, s, { subscriptions: 0 });
+  const sum = sumSnapshots([snap("a", a), snap("b", b)], Date.now());
   assertEquals([sum.agents, sum.authenticated_connections], [3, 4]);
   // A snapshot without keys (an older build) still counts its agents.
-  const old = { ...takeSnapshot("c", b, { subscriptions: 0 }), agent_keys: undefined };
+  const old = { ...snap("c", b), agent_keys: undefined };
   const mixed = sumSnapshots(
-    [takeSnapshot("a", a, { subscriptions: 0 }), old as unknown as ReturnType<typeof takeSnapshot>],
+    [snap("a", a), old as unknown as ReturnType<typeof takeSnapshot>],
     Date.now(),
   );
   assertEquals(mixed.agents, 4);
