@@ -135,9 +135,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
       attachSocket(relay, upgraded.socket, ip, relayUrl);
       return upgraded.response;
     }
-    // Media types are case-insensitive (RFC 9110).
-    const accept = req.headers.get("accept")?.toLowerCase();
-    if (url.pathname === "/" && accept?.includes("application/nostr+json")) {
+    if (url.pathname === "/" && wantsNip11(req.headers.get("accept"))) {
       if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
       return new Response(JSON.stringify(relayInfo(config)), {
         headers: { ...CORS, "content-type": "application/nostr+json", vary: "accept" },
@@ -179,6 +177,25 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
       })();
     },
   };
+}
+
+/**
+ * Whether an Accept header asks for the NIP-11 document rather than the HUD: it names
+ * `application/nostr+json` with a q-value above 0 and at least that of `text/html` (RFC 9110).
+ */
+export function wantsNip11(accept: string | null): boolean {
+  if (!accept) return false;
+  let nostr = 0, html = 0;
+  // Media types are case-insensitive; wildcards leave the choice to us, and we choose the HUD.
+  for (const entry of accept.toLowerCase().split(",")) {
+    const [type, ...params] = entry.split(";").map((s) => s.trim());
+    const q = params.find((p) => p.startsWith("q="));
+    const weight = q === undefined ? 1 : Number(q.slice(2));
+    if (!(weight >= 0 && weight <= 1)) continue; // a malformed q: ignore the entry
+    if (type === "application/nostr+json") nostr = Math.max(nostr, weight);
+    else if (type === "text/html") html = Math.max(html, weight);
+  }
+  return nostr > 0 && nostr >= html;
 }
 
 /** The public relay URL as the client reached it: Host header, and x-forwarded-proto if present. */

@@ -136,3 +136,20 @@ Deno.test("WebSocket: upgrades on any path but / get 404", async () => {
     assertEquals(outcome, "error");
   });
 });
+
+Deno.test("NIP-11: the Accept header's q-values choose between the document and the HUD", async () => {
+  await withRelay({}, async (r) => {
+    const kind = async (accept: string) => {
+      const res = await fetch(r.http + "/", { headers: { accept } });
+      await res.body?.cancel();
+      return res.headers.get("content-type")?.split(";")[0];
+    };
+    assertEquals(await kind("application/nostr+json"), "application/nostr+json");
+    assertEquals(await kind("Application/Nostr+JSON; charset=utf-8"), "application/nostr+json");
+    assertEquals(await kind("application/nostr+json, application/json"), "application/nostr+json");
+    assertEquals(await kind("application/nostr+json;q=0, text/html"), "text/html");
+    assertEquals(await kind("text/html;q=0.9, application/nostr+json;q=0.5"), "text/html");
+    assertEquals(await kind("text/html;q=0.5, application/nostr+json"), "application/nostr+json");
+    assertEquals(await kind("*/*"), "text/html");
+  });
+});
