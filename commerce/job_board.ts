@@ -198,7 +198,8 @@ export class JobBoard implements MarketSource {
     since?: number,
   ): Promise<void> {
     const started = nowSec();
-    const q = (f: Filter) => this.#closed ? Promise.resolve([]) : this.store.query([f]);
+    const q = (f: Filter) =>
+      this.#closed ? Promise.resolve([]) : this.store.query([f], { internal: true });
     const [handlers, labels, jobs, deletions] = await Promise.all([
       q({ kinds: [31990], since, limit: handlerLimit }),
       q({ kinds: [1985], since, limit: labelLimit }),

@@ -195,12 +195,14 @@ export class HotEvents {
    * One filter's events, newest first and limited, or undefined when the answer may reach below
    * the window. `visible` skips events before the limit counts them, as `NStore.query` does.
    * `unordered` skips the sort, for a caller that only counts; it applies only without a limit.
+   * `counted` false leaves `answeredByBelow` alone (a read of the relay's own, not a client's).
    */
   query(
     f: Filter,
     now: number,
     visible?: (ev: NostrEvent) => boolean,
     unordered = false,
+    counted = true,
   ): NostrEvent[] | undefined {
     const limit = f.limit ?? Infinity;
     const keep = (h: Hot) =>
@@ -223,7 +225,7 @@ export class HotEvents {
     let complete = since >= this.#low;
     if (!complete && this.#noneBelow(f)) {
       complete = true;
-      this.answeredByBelow++;
+      if (counted) this.answeredByBelow++;
     }
     const lists = this.#candidates(f);
     // Each list is in order and holds an event once (`listKeys` is a set), so one list's walk is

@@ -164,11 +164,12 @@ export class HotMirror {
     filters: Filter[],
     now: number,
     visible?: (ev: NostrEvent) => boolean,
+    counted = true,
   ): Promise<Array<NostrEvent[] | undefined> | undefined> {
     return this.#whenProven((events) =>
       filters.map((f) => {
-        const got = events.query(f, now, visible);
-        if (got) this.hits++;
+        const got = events.query(f, now, visible, false, counted);
+        if (got && counted) this.hits++;
         return got;
       })
     );

@@ -163,7 +163,7 @@ export class KvStore implements NStore {
   async query(filters: Filter[], opts: StoreOptions = {}): Promise<NostrEvent[]> {
     const now = nowSec();
     const out = new Map<string, NostrEvent>();
-    const held = await this.#hot?.query(filters, now, opts.visible);
+    const held = await this.#hot?.query(filters, now, opts.visible, !opts.internal);
     // The window's answer to a lone filter is already in order, limited and without repeats.
     if (filters.length === 1 && held?.[0]) return held[0];
     await Promise.all(filters.map(async (f, i) => {
@@ -174,7 +174,7 @@ export class KvStore implements NStore {
         for (const ev of answer) out.set(ev.id, ev);
         return;
       }
-      this.#scanned++;
+      if (!opts.internal) this.#scanned++;
       let n = 0;
       await scanFilter(this.kv, f, now, Math.min(Math.max(limit + 1, 16), 500), (ev, json) => {
         rememberJson(ev, json);
@@ -207,7 +207,9 @@ export class KvStore implements NStore {
   }
 
   async remove(filters: Filter[]): Promise<number> {
-    const evs = await this.query(filters.map((f) => ({ ...f, limit: undefined })));
+    const evs = await this.query(filters.map((f) => ({ ...f, limit: undefined })), {
+      internal: true,
+    });
     const results = await Promise.all(evs.map((ev) =>
       new Promise<WriteResult>((resolve) => {
         this.#queue.push({ type: "remove", id: ev.id, resolve });

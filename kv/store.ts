@@ -9,6 +9,8 @@ export interface StoreOptions {
    * limit counts them, so a hidden event never displaces a visible match.
    */
   visible?: (ev: NostrEvent) => boolean;
+  /** A read of the relay's own (the job board's): left out of `cacheStats`, which counts clients'. */
+  internal?: boolean;
 }
 
 /** The outcome of `event()`: the OK tuple for the client and whether anything new was stored. */

@@ -43,3 +43,22 @@ Deno.test("HTTP: HEAD gets GET's headers and length, with no body", async () => 
     }
   });
 });
+
+Deno.test("/api/stats: the job board's own store reads are not counted as clients' REQ filters", async () => {
+  await withRelay({}, async (r) => {
+    await r.nexus.board.ready;
+    await r.nexus.board.refresh(); // what the board does every 30 s
+    const hot = async () => (await (await fetch(`${r.http}/api/stats`)).json()).storage.hot_events;
+    const idle = await hot();
+    assertEquals(
+      [idle.filters_from_memory_total, idle.filters_from_kv_total],
+      [0, 0],
+      "store reads counted with no client connected",
+    );
+    const c = await Client.connect(r.url);
+    await c.req("one", { kinds: [1] });
+    const after = await hot();
+    assertEquals(after.filters_from_memory_total + after.filters_from_kv_total, 1);
+    await c.close();
+  });
+});
