@@ -7,6 +7,7 @@ import { createCommerceApi } from "./commerce/api.ts";
 import { JobBoard } from "./commerce/job_board.ts";
 import type { Config } from "./config.ts";
 import { KvStore } from "./kv/kv_store.ts";
+import { retryLocked } from "./kv/locked.ts";
 import { createHud } from "./hud/app.tsx";
 import { IpConnections } from "./relay/ip_connections.ts";
 import { relayInfo } from "./relay/nip11.ts";
@@ -40,7 +41,9 @@ const BOARD_REFRESH_MS = 30_000;
 /** Open the KV at the configured path, creating its directory. */
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
   if (path && path !== ":memory:") await Deno.mkdir(dirname(path), { recursive: true });
-  return await Deno.openKv(path);
+  // Every `deno serve --parallel` worker opens the file at once: opening can meet the same busy
+  // file as the first writes do, and an isolate that failed here would never serve.
+  return await retryLocked(() => Deno.openKv(path));
 }
 
 /** Build an isolate of Nexus over a KV handle. */
@@ -170,7 +173,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
           c.notice(why);
           c.transport.close(1001, "relay shutting down");
         }
-        stats.close();
+        await stats.close();
         await cluster.close();
         await board.close();
         await store.close();

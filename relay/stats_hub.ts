@@ -54,6 +54,9 @@ export class StatsHub {
   // Snapshots of isolates in other processes or instances, read from the KV.
   #shared = new Map<string, IsolateSnapshot>();
   readonly #kvExpireMs: number;
+  readonly #kv: Deno.Kv | undefined;
+  #sharing: Promise<void> | undefined;
+  #closed = false;
   // Highest whole-relay connection count seen when summing (sampled at least once a second).
   #peak = 0;
 
@@ -63,10 +66,13 @@ export class StatsHub {
     const shareMs = opts.kvShareMs ?? 5000;
     // Two missed writes, plus slack for the clocks of other machines.
     this.#kvExpireMs = 2 * shareMs + 5000;
-    const kv = opts.kv;
+    const kv = this.#kv = opts.kv;
     if (kv) {
-      this.#kvTimer = setInterval(() => void this.#share(kv, shareMs), shareMs);
-      void this.#share(kv, shareMs);
+      const share = () => {
+        this.#sharing ??= this.#share(kv, shareMs).finally(() => this.#sharing = undefined);
+      };
+      this.#kvTimer = setInterval(share, shareMs);
+      share();
     }
     if (opts.channel === undefined) return;
     const ch = new BroadcastChannel(opts.channel);
@@ -112,6 +118,7 @@ export class StatsHub {
 
   /** Write this isolate's snapshot to the KV and read every other isolate's. */
   async #share(kv: Deno.Kv, shareMs: number): Promise<void> {
+    if (this.#closed) return;
     const own = this.local();
     let value = { ...own, agent_keys: own.agent_keys.slice(0, KV_AGENT_KEYS * AGENT_KEY_CHARS) };
     if (JSON.stringify(value).length > KV_MAX_JSON) value = { ...value, agent_keys: "" };
@@ -137,10 +144,21 @@ export class StatsHub {
     return agg;
   }
 
-  /** Stop publishing and close the channel (an open channel keeps the process alive). */
-  close(): void {
+  /**
+   * Stop publishing and close the channel (an open channel keeps the process alive); with a KV,
+   * also remove this isolate's snapshot, so a restarted relay does not count it for 15 s more.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if (this.#kvTimer !== undefined) clearInterval(this.#kvTimer);
     this.#channel?.close();
+    if (!this.#kv) return;
+    await this.#sharing;
+    try {
+      await this.#kv.delete([KV_PREFIX, this.id]);
+    } catch {
+      // The KV closed first: the snapshot expires by itself.
+    }
   }
 }

@@ -178,8 +178,15 @@ Deno.test("two relay processes on one KV file each report stats for both", async
   }
   assertEquals(seen, [2, 5, 1, 2, 5, 1]);
   await pub.close();
-  await stopRelay(a);
+  // A process that stops takes its snapshot with it: the other drops it at its next read (5 s),
+  // not 15 s later when it would have gone stale.
   await stopRelay(b);
+  const stopped = Date.now();
+  while ((await received(a.http))[0] !== 1 && Date.now() - stopped < 8000) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assertEquals((await received(a.http))[0], 1, "a stopped process still counted");
+  await stopRelay(a);
   await Deno.remove(dir, { recursive: true });
 });
 
