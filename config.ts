@@ -108,6 +108,15 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     throw new ConfigError(`NEXUS_TRUST_PROXY must be off, on or a header name, got "${trust}"`);
   }
   const deploy = env("DENO_DEPLOYMENT_ID") !== undefined;
+  const contact = env("NEXUS_CONTACT")?.trim() || undefined;
+  // NIP-11: a URI, "using schemes such as mailto or https".
+  if (contact !== undefined && !/^[a-z][a-z0-9+.-]*:\S+$/i.test(contact)) {
+    throw new ConfigError(
+      `NEXUS_CONTACT must be a URI such as mailto:ops@example.com or https://..., got "${contact}"`,
+    );
+  }
+  // Read by deno serve (deno task start), which would silently run one isolate on a bad value.
+  if (env("DENO_JOBS") !== undefined) int("DENO_JOBS", 1, 1, 1024);
   const maxLimit = int("NEXUS_MAX_LIMIT", 5000, 1, 100_000);
   const config: Config = {
     port: int("PORT", 8000, 0, 65535),
@@ -121,7 +130,7 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
       "An agent-centric Nostr relay for machine-speed agent commerce (NIP-90 jobs, NIP-89 handlers).",
     ),
     pubkey,
-    contact: env("NEXUS_CONTACT")?.trim() || undefined,
+    contact,
     // Deno KV values hold at most 64 KiB, and an event is stored as one value.
     maxMessageLength: int("NEXUS_MAX_MESSAGE_LENGTH", 65000, 1024, 65000),
     maxSubscriptions: int("NEXUS_MAX_SUBSCRIPTIONS", 100, 1, 10_000),

@@ -78,6 +78,9 @@ Deno.test("loadConfig() throws a ConfigError naming the variable for each bad va
     ["NEXUS_CREATED_AT_UPPER_LIMIT", "1e3"],
     ["NEXUS_JOB_TTL_SECONDS", "0"],
     ["NEXUS_FEED_TTL_SECONDS", "1"],
+    ["NEXUS_CONTACT", "banana"],
+    ["DENO_JOBS", "abc"],
+    ["DENO_JOBS", "0"],
   ];
   for (const [name, value] of bad) {
     const err = assertThrows(() => load({ [name]: value }), ConfigError);

@@ -3,9 +3,13 @@
  * and for one-isolate runs. `deno task start` uses start.ts, one isolate per core.
  */
 import { loadConfigOrExit, relayUrlWarning } from "./config.ts";
+import { preflightOrExit } from "./preflight.ts";
 import { createNexus, openKv } from "./server.ts";
 
 const config = loadConfigOrExit();
+// Deno Deploy picks the address itself; everywhere else PORT and HOST decide.
+const onDeploy = Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
+if (import.meta.main) await preflightOrExit(config, !onDeploy);
 const nexus = createNexus(config, await openKv(config.kvPath));
 
 /** After a signal, exit by this deadline even if a socket or a commit is stuck. */
@@ -37,8 +41,6 @@ export function exitOnSignal(): void {
 }
 
 if (import.meta.main) {
-  // Deno Deploy picks the address itself; everywhere else PORT and HOST decide.
-  const onDeploy = Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
   const warning = relayUrlWarning(config);
   if (warning) console.warn(warning);
   server = Deno.serve({

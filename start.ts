@@ -3,8 +3,11 @@
  * isolate per core (DENO_JOBS=N picks N), forwarding signals so shutdown stays graceful.
  */
 import { loadConfigOrExit, relayUrlWarning } from "./config.ts";
+import { preflightOrExit } from "./preflight.ts";
 
 const config = loadConfigOrExit();
+// deno serve would report these with a stack trace, or a Rust backtrace for a bad HOST.
+await preflightOrExit(config, true);
 const warning = relayUrlWarning(config);
 if (warning) console.warn(warning);
 const env: Record<string, string> = {};

@@ -114,3 +114,33 @@ Deno.test("deno task start: a deno serve that does not exit after SIGTERM is kil
   assert(!left.success, "deno serve is still running");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("deno task start and main.ts: an address or KV path they cannot use stops them with one line", async () => {
+  const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const taken = String((blocker.addr as Deno.NetAddr).port);
+  const dir = await Deno.makeTempDir();
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ HOST: "not..a..host" }, /^nexus: cannot use HOST=not\.\.a\.\.host PORT=\d+: /],
+    [{ HOST: "127.0.0.1", PORT: taken }, /^nexus: cannot use HOST=127\.0\.0\.1 PORT=\d+: /],
+    [{ NEXUS_KV_PATH: "/proc/nexus-none/kv.sqlite" }, /^nexus: cannot use NEXUS_KV_PATH=/],
+  ];
+  try {
+    for (const entry of ["start.ts", "main.ts"]) {
+      for (const [env, line] of cases) {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", entry],
+          cwd: new URL("..", import.meta.url).pathname,
+          env: { PORT: "0", NEXUS_KV_PATH: `${dir}/kv.sqlite`, NEXUS_RELAY_URL: "ws://x", ...env },
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        const err = new TextDecoder().decode(out.stderr).trim();
+        assertEquals(out.code, 1, `${entry} ${JSON.stringify(env)}: ${err}`);
+        assert(line.test(err) && !err.includes("\n"), `${entry} ${JSON.stringify(env)}: ${err}`);
+      }
+    }
+  } finally {
+    blocker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

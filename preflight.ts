@@ -1,0 +1,30 @@
+/**
+ * @module Start-up checks: an address the relay cannot listen on, or a KV path it cannot open,
+ * stops the start with one line naming the setting, as a bad value does in config.ts.
+ */
+import { dirname } from "node:path";
+import type { Config } from "./config.ts";
+
+/** Check that HOST:PORT can be listened on (when `listen`) and NEXUS_KV_PATH opened, or exit. */
+export async function preflightOrExit(config: Readonly<Config>, listen: boolean): Promise<void> {
+  const fail = (setting: string, err: unknown) => {
+    console.error(`nexus: cannot use ${setting}: ${err instanceof Error ? err.message : err}`);
+    Deno.exit(1);
+  };
+  if (listen) {
+    try {
+      Deno.listen({ hostname: config.host, port: config.port }).close();
+    } catch (err) {
+      fail(`HOST=${config.host} PORT=${config.port}`, err);
+    }
+  }
+  const path = config.kvPath;
+  if (path && path !== ":memory:") {
+    try {
+      await Deno.mkdir(dirname(path), { recursive: true });
+      (await Deno.openKv(path)).close();
+    } catch (err) {
+      fail(`NEXUS_KV_PATH=${path}`, err);
+    }
+  }
+}
