@@ -10,22 +10,43 @@ import { JOB_STATES, type JobState } from "./job.ts";
 
 const CURSOR = /^\d{1,15}:[0-9a-f]{64}$/;
 
+/** A request the API refuses: its message is the JSON error a client gets with status 400. */
+class BadRequest extends Error {}
+
 /** Build the commerce API over a job board. */
 export function createCommerceApi(board: JobBoard): Hono {
   const app = new Hono();
   app.use("/api/*", cors({ origin: "*", allowMethods: ["GET", "OPTIONS"] }));
-  app.onError((err, c) => c.json({ error: err.message }, 400));
+  app.onError((err, c) => {
+    if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
+    // A fault of ours is not the client's: say so, and keep the details in the log.
+    console.error("commerce API:", err);
+    return c.json({ error: "internal error" }, 500);
+  });
   // A malformed path (an id with a slash, a trailing slash) is still an API error, so answer JSON
   // like every other API error rather than Hono's plain-text 404.
   app.notFound((c) => c.json({ error: "no such API path" }, 404));
+  // The API only reads: another method on one of its paths is refused as such (RFC 9110 405).
+  for (const path of ["/api/jobs", "/api/jobs/:id", "/api/providers", "/api/providers/:pubkey"]) {
+    app.on(
+      ["POST", "PUT", "PATCH", "DELETE"],
+      path,
+      (c) =>
+        c.json({ error: "method not allowed: the API only reads" }, 405, {
+          allow: "GET, HEAD, OPTIONS",
+        }),
+    );
+  }
 
   app.get("/api/jobs", (c) => {
     const q = c.req.query();
     const state = q.state;
     if (state !== undefined && !JOB_STATES.includes(state as JobState)) {
-      throw new Error(`state must be one of ${JOB_STATES.join(", ")}`);
+      throw new BadRequest(`state must be one of ${JOB_STATES.join(", ")}`);
     }
-    if (q.cursor !== undefined && !CURSOR.test(q.cursor)) throw new Error("cursor is malformed");
+    if (q.cursor !== undefined && !CURSOR.test(q.cursor)) {
+      throw new BadRequest("cursor is malformed");
+    }
     return c.json(board.jobs({
       kind: int(q.kind, "kind", 0, 65535),
       state: state as JobState | undefined,
@@ -56,13 +77,13 @@ function int(raw: string | undefined, name: string, min: number, max: number): n
   if (raw === undefined || raw === "") return undefined;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < min || n > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}`);
+    throw new BadRequest(`${name} must be an integer from ${min} to ${max}`);
   }
   return n;
 }
 
 function hex(raw: string | undefined, name: string): string | undefined {
   if (raw === undefined || raw === "") return undefined;
-  if (!isHex64(raw)) throw new Error(`${name} must be 64 lowercase hex characters`);
+  if (!isHex64(raw)) throw new BadRequest(`${name} must be 64 lowercase hex characters`);
   return raw;
 }

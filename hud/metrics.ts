@@ -39,7 +39,7 @@ export function toPrometheus(r: StatsReport): string {
   metric(
     "authenticated_agents",
     "gauge",
-    "Distinct pubkeys authenticated on open connections (per isolate, summed).",
+    "Distinct pubkeys authenticated on open connections, across isolates.",
     one(r.agents.authenticated),
   );
   metric("subscriptions", "gauge", "Open REQ subscriptions.", one(r.subscriptions.open));

@@ -209,3 +209,29 @@ Deno.test("commerce: answers to unseen or mismatched requests and strangers' del
     await r.close();
   }
 });
+
+Deno.test("commerce API: writes are refused with 405, and a fault of ours is a 500, not a 400", async () => {
+  const r = await startRelay();
+  try {
+    for (const path of ["/api/jobs", `/api/jobs/${"a".repeat(64)}`, "/api/providers"]) {
+      const res = await fetch(`${r.http}${path}`, { method: "POST", body: "{}" });
+      assertEquals(res.status, 405, path);
+      assert(res.headers.get("allow")?.includes("GET"), path);
+      assert(typeof (await res.json()).error === "string");
+    }
+    const bad = await fetch(`${r.http}/api/jobs?kind=x`);
+    assertEquals([bad.status, (await bad.json()).error], [
+      400,
+      "kind must be an integer from 0 to 65535",
+    ]);
+    // A board that fails underneath: the client is told it is the server's fault.
+    const board = r.nexus.board as unknown as { jobs: () => never };
+    board.jobs = () => {
+      throw new Error("disk on fire");
+    };
+    const broken = await fetch(`${r.http}/api/jobs`);
+    assertEquals([broken.status, await broken.json()], [500, { error: "internal error" }]);
+  } finally {
+    await r.close();
+  }
+});
