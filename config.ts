@@ -108,8 +108,10 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     throw new ConfigError(`NEXUS_TRUST_PROXY must be off, on or a header name, got "${trust}"`);
   }
   const deploy = env("DENO_DEPLOYMENT_ID") !== undefined;
-  const contact = env("NEXUS_CONTACT")?.trim() || undefined;
-  // NIP-11: a URI, "using schemes such as mailto or https".
+  let contact = env("NEXUS_CONTACT")?.trim() || undefined;
+  // NIP-11: a URI, "using schemes such as mailto or https". A bare address is what an operator
+  // most often writes there (and what earlier builds published): it is made a mailto: URI.
+  if (contact && /^[^\s@:]+@[^\s@:]+$/.test(contact)) contact = `mailto:${contact}`;
   if (contact !== undefined && !/^[a-z][a-z0-9+.-]*:\S+$/i.test(contact)) {
     throw new ConfigError(
       `NEXUS_CONTACT must be a URI such as mailto:ops@example.com or https://..., got "${contact}"`,

@@ -94,6 +94,14 @@ Deno.test("loadConfig() throws a ConfigError naming the variable for each bad va
   assert(err.message.includes("NEXUS_DEFAULT_LIMIT"), err.message);
 });
 
+Deno.test("NEXUS_CONTACT: a bare email address is published as a mailto: URI", () => {
+  assertEquals(load({ NEXUS_CONTACT: "ops@example.com" }).contact, "mailto:ops@example.com");
+  assertEquals(
+    load({ NEXUS_CONTACT: "https://example.com/ops" }).contact,
+    "https://example.com/ops",
+  );
+});
+
 Deno.test("relayUrlWarning() warns only while the relay URL comes from the Host header", () => {
   assertMatch(relayUrlWarning(load({}))!, /NEXUS_RELAY_URL is not set/);
   assertEquals(relayUrlWarning(load({ NEXUS_RELAY_URL: "wss://relay.example" })), undefined);

@@ -4,6 +4,12 @@
  */
 import { dirname } from "node:path";
 import type { Config } from "./config.ts";
+import { retryLocked } from "./kv/locked.ts";
+
+/** HOST as `deno serve --host` takes it: an IPv6 address in brackets (`::` fails bare). */
+export function serveHostArg(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
 
 /** Check that HOST:PORT can be listened on (when `listen`) and NEXUS_KV_PATH opened, or exit. */
 export async function preflightOrExit(config: Readonly<Config>, listen: boolean): Promise<void> {
@@ -22,7 +28,8 @@ export async function preflightOrExit(config: Readonly<Config>, listen: boolean)
   if (path && path !== ":memory:") {
     try {
       await Deno.mkdir(dirname(path), { recursive: true });
-      (await Deno.openKv(path)).close();
+      // Another process may be opening the same file: SQLite's busy error is not a bad path.
+      (await retryLocked(() => Deno.openKv(path))).close();
     } catch (err) {
       fail(`NEXUS_KV_PATH=${path}`, err);
     }

@@ -3,7 +3,7 @@
  * isolate per core (DENO_JOBS=N picks N), forwarding signals so shutdown stays graceful.
  */
 import { loadConfigOrExit, relayUrlWarning } from "./config.ts";
-import { preflightOrExit } from "./preflight.ts";
+import { preflightOrExit, serveHostArg } from "./preflight.ts";
 
 const config = loadConfigOrExit();
 // deno serve would report these with a stack trace, or a Rust backtrace for a bad HOST.
@@ -11,7 +11,11 @@ await preflightOrExit(config, true);
 const warning = relayUrlWarning(config);
 if (warning) console.warn(warning);
 const env: Record<string, string> = {};
-// An in-memory KV is private to each isolate, so isolates could not share events: run one.
+// deno serve reads DENO_JOBS raw and runs one isolate on anything but digits: pass on the number
+// config.ts validated. An in-memory KV is private to each isolate, so isolates could not share
+// events: run one.
+const jobs = Deno.env.get("DENO_JOBS")?.trim();
+if (jobs) env.DENO_JOBS = String(Number(jobs));
 if (config.kvPath === ":memory:") env.DENO_JOBS = "1";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -23,7 +27,7 @@ const child = new Deno.Command(Deno.execPath(), {
     "--port",
     String(config.port),
     "--host",
-    config.host,
+    serveHostArg(config.host),
     "serve.ts",
   ],
   cwd: here,

@@ -1,6 +1,7 @@
 /** `deno task start`'s launcher: deno serve --parallel with two isolates sharing one KV. */
 import { assert, assertEquals } from "@std/assert";
 import { Agent, Client } from "./helpers.ts";
+import { serveHostArg } from "../preflight.ts";
 
 Deno.test("deno serve --parallel: every subscriber on every isolate gets each event once; SIGTERM exits", async () => {
   const dir = await Deno.makeTempDir();
@@ -8,7 +9,7 @@ Deno.test("deno serve --parallel: every subscriber on every isolate gets each ev
     args: ["run", "-A", "start.ts"],
     cwd: new URL("..", import.meta.url).pathname,
     env: {
-      DENO_JOBS: "2",
+      DENO_JOBS: " 2", // deno serve itself would run one isolate on the space
       HOST: "127.0.0.1",
       PORT: "0",
       NEXUS_AUTH: "off",
@@ -27,6 +28,7 @@ Deno.test("deno serve --parallel: every subscriber on every isolate gets each ev
     const m = /Listening on http:\/\/[^:]+:(\d+)/.exec(err);
     if (m) port = Number(m[1]);
   }
+  assert(/Listening on \S+ with 2 threads/.test(err), err);
   const drain = (async () => {
     while (!(await reader.read()).done) { /* keep the pipe flowing */ }
   })();
@@ -143,4 +145,15 @@ Deno.test("deno task start and main.ts: an address or KV path they cannot use st
     blocker.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("deno task start passes an IPv6 HOST to deno serve in brackets", () => {
+  // deno serve --host :: fails with a backtrace; [::] listens on every IPv6 address.
+  assertEquals(["::", "::1", "[::1]", "0.0.0.0", "localhost"].map(serveHostArg), [
+    "[::]",
+    "[::1]",
+    "[::1]",
+    "0.0.0.0",
+    "localhost",
+  ]);
 });
