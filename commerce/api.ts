@@ -26,17 +26,6 @@ export function createCommerceApi(board: JobBoard): Hono {
   // A malformed path (an id with a slash, a trailing slash) is still an API error, so answer JSON
   // like every other API error rather than Hono's plain-text 404.
   app.notFound((c) => c.json({ error: "no such API path" }, 404));
-  // The API only reads: another method on one of its paths is refused as such (RFC 9110 405).
-  for (const path of ["/api/jobs", "/api/jobs/:id", "/api/providers", "/api/providers/:pubkey"]) {
-    app.on(
-      ["POST", "PUT", "PATCH", "DELETE"],
-      path,
-      (c) =>
-        c.json({ error: "method not allowed: the API only reads" }, 405, {
-          allow: "GET, HEAD, OPTIONS",
-        }),
-    );
-  }
 
   app.get("/api/jobs", (c) => {
     const q = c.req.query();
@@ -70,6 +59,14 @@ export function createCommerceApi(board: JobBoard): Hono {
     return c.json(board.provider(hex(c.req.param("pubkey"), "pubkey")!));
   });
 
+  // The API only reads: any other method on its paths is refused as such (RFC 9110 405). Registered
+  // last, so GET (and HEAD, served as GET) match first; OPTIONS is answered by the CORS handler.
+  for (const path of ["/api/jobs", "/api/jobs/:id", "/api/providers", "/api/providers/:pubkey"]) {
+    app.all(path, (c) =>
+      c.json({ error: "method not allowed: the API only reads" }, 405, {
+        allow: "GET, HEAD, OPTIONS",
+      }));
+  }
   return app;
 }
 

@@ -47,5 +47,11 @@ export function createHud(opts: HudOptions): Hono {
     return c.body(toPrometheus(report(c.req.raw)));
   });
   app.get("/", (c) => c.html("<!doctype html>" + <Page r={report(c.req.raw)} />));
+  // Read-only: any other method is refused as such (RFC 9110 405), not as a missing page.
+  app.all(
+    "/api/stats",
+    (c) => c.json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" }),
+  );
+  app.all("/metrics", (c) => c.text("method not allowed\n", 405, { allow: "GET, HEAD" }));
   return app;
 }

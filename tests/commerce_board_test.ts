@@ -213,12 +213,21 @@ Deno.test("commerce: answers to unseen or mismatched requests and strangers' del
 Deno.test("commerce API: writes are refused with 405, and a fault of ours is a 500, not a 400", async () => {
   const r = await startRelay();
   try {
-    for (const path of ["/api/jobs", `/api/jobs/${"a".repeat(64)}`, "/api/providers"]) {
-      const res = await fetch(`${r.http}${path}`, { method: "POST", body: "{}" });
-      assertEquals(res.status, 405, path);
-      assert(res.headers.get("allow")?.includes("GET"), path);
-      assert(typeof (await res.json()).error === "string");
+    const paths = ["/api/jobs", `/api/jobs/${"a".repeat(64)}`, "/api/providers", "/api/stats"];
+    for (const path of paths) {
+      for (const method of ["POST", "DELETE", "QUERY"]) {
+        const res = await fetch(`${r.http}${path}`, {
+          method,
+          body: method === "DELETE" ? null : "{}",
+        });
+        assertEquals(res.status, 405, `${method} ${path}`);
+        assert(res.headers.get("allow")?.includes("GET"), path);
+        assert(typeof (await res.json()).error === "string");
+      }
     }
+    const metrics = await fetch(`${r.http}/metrics`, { method: "POST" });
+    await metrics.body?.cancel();
+    assertEquals(metrics.status, 405);
     const bad = await fetch(`${r.http}/api/jobs?kind=x`);
     assertEquals([bad.status, (await bad.json()).error], [
       400,
