@@ -75,7 +75,11 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
   relay.onDelivered.push((ev, at) => board.ingest(ev, at));
   board.start();
   const commerce = createCommerceApi(board);
-  const stats = new StatsHub(relay, { channel: statsChannelName(config.kvPath), kv });
+  const stats = new StatsHub(relay, {
+    channel: statsChannelName(config.kvPath),
+    // An in-memory KV is this isolate's alone: there is no one to share with.
+    kv: config.kvPath === ":memory:" ? undefined : kv,
+  });
   const hud = createHud({
     stats,
     settings: {
@@ -193,8 +197,8 @@ export function wantsNip11(accept: string | null): boolean {
   for (const entry of accept.toLowerCase().split(",")) {
     const [type, ...params] = entry.split(";").map((s) => s.trim());
     const q = params.find((p) => p.startsWith("q="));
+    if (q !== undefined && !/^q=(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(q)) continue; // malformed: ignored
     const weight = q === undefined ? 1 : Number(q.slice(2));
-    if (!(weight >= 0 && weight <= 1)) continue; // a malformed q: ignore the entry
     if (type === "application/nostr+json") nostr = Math.max(nostr, weight);
     else if (type === "text/html") html = Math.max(html, weight);
   }

@@ -26,6 +26,14 @@ export interface StatsHubOptions {
   kv?: Deno.Kv;
   /** How often each isolate writes its snapshot to the KV and reads the others' (ms). */
   kvShareMs?: number;
+  /** Forget a KV snapshot that has not changed for this long (ms; default 2 shares + 5 s). */
+  kvExpireMs?: number;
+}
+
+/** A snapshot read from the KV, with the local time it was last seen to change. */
+interface Shared {
+  snap: IsolateSnapshot;
+  changedAt: number;
 }
 
 /** Where isolates keep their snapshots in a shared KV: `["stats", isolate id]`. */
@@ -52,8 +60,11 @@ export class StatsHub {
   readonly #timer: ReturnType<typeof setInterval> | undefined;
   readonly #kvTimer: ReturnType<typeof setInterval> | undefined;
   // Snapshots of isolates in other processes or instances, read from the KV.
-  #shared = new Map<string, IsolateSnapshot>();
+  // With the local time each was last seen to change: another machine's clock says nothing about
+  // whether it is still alive (and local SQLite still lists expired keys).
+  #shared = new Map<string, Shared>();
   readonly #kvExpireMs: number;
+  #shareFailed = false;
   readonly #kv: Deno.Kv | undefined;
   #sharing: Promise<void> | undefined;
   #closed = false;
@@ -65,7 +76,7 @@ export class StatsHub {
     this.#expireMs = opts.expireMs ?? 5000;
     const shareMs = opts.kvShareMs ?? 5000;
     // Two missed writes, plus slack for the clocks of other machines.
-    this.#kvExpireMs = 2 * shareMs + 5000;
+    this.#kvExpireMs = opts.kvExpireMs ?? 2 * shareMs + 5000;
     const kv = this.#kv = opts.kv;
     if (kv) {
       const share = () => {
@@ -110,8 +121,9 @@ export class StatsHub {
     }
     const all = [own, ...this.#remote.values()];
     // An isolate heard over the channel is fresher there than in the KV.
-    for (const s of this.#shared.values()) {
-      if (!this.#remote.has(s.id) && now - s.at <= this.#kvExpireMs) all.push(s);
+    const local = Date.now();
+    for (const { snap, changedAt } of this.#shared.values()) {
+      if (!this.#remote.has(snap.id) && local - changedAt <= this.#kvExpireMs) all.push(snap);
     }
     return sumSnapshots(all, now);
   }
@@ -124,16 +136,24 @@ export class StatsHub {
     if (JSON.stringify(value).length > KV_MAX_JSON) value = { ...value, agent_keys: "" };
     try {
       await kv.set([KV_PREFIX, this.id], value, { expireIn: 3 * shareMs });
-      const shared = new Map<string, IsolateSnapshot>();
+      const shared = new Map<string, Shared>();
+      const now = Date.now();
       for await (const e of kv.list<IsolateSnapshot>({ prefix: [KV_PREFIX] })) {
         const s = e.value;
         if (s && typeof s.id === "string" && typeof s.at === "number" && s.id !== this.id) {
-          shared.set(s.id, s);
+          const seen = this.#shared.get(s.id);
+          shared.set(s.id, { snap: s, changedAt: seen?.snap.at === s.at ? seen.changedAt : now });
         }
       }
       this.#shared = shared;
-    } catch {
-      // The KV is closing (shutdown) or unreachable for a moment: keep what was read last.
+      this.#shareFailed = false;
+    } catch (err) {
+      // The KV is closing (shutdown) or unreachable for a moment: keep what was read last. Said
+      // once, so an isolate that stopped seeing the others does not do so silently.
+      if (!this.#closed && !this.#shareFailed) {
+        console.error("nexus: stats not shared through the KV:", err);
+      }
+      this.#shareFailed = true;
     }
   }
 

@@ -3,6 +3,7 @@ import { loadConfig } from "../config.ts";
 import { MemoryStore } from "../kv/memory_store.ts";
 import { Relay } from "./relay.ts";
 import { StatsHub } from "./stats_hub.ts";
+import { takeSnapshot } from "./stats_snapshot.ts";
 
 function relay(): Relay {
   return new Relay({ config: loadConfig(() => undefined), store: new MemoryStore() });
@@ -67,13 +68,42 @@ Deno.test("StatsHub sums isolates of other processes through the shared KV", asy
     const s = a.snapshot();
     assertEquals(s.isolates.map((i) => i.id).sort(), [a.id, b.id].sort());
     assertEquals([s.connections, s.agents], [2, 1]);
-    // A process that stopped writing is forgotten once its snapshot is stale.
-    b.close();
+    // A process that shuts down takes its snapshot with it.
+    await b.close();
     await until(() => a.snapshot().isolates.length === 1, 15_000);
   } finally {
     a.close();
     b.close();
     await new Promise((r) => setTimeout(r, 100)); // let a write in flight finish
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("StatsHub counts a KV snapshot while it changes, whatever its clock, and forgets a dead one", async () => {
+  const dir = await Deno.makeTempDir();
+  const kv = await Deno.openKv(`${dir}/kv.sqlite`);
+  const a = new StatsHub(relay(), { kv, kvShareMs: 50, kvExpireMs: 600 });
+  const other = relay();
+  other.stats.accept(1);
+  // Another machine's isolate whose clock runs an hour behind ours.
+  const write = (at: number) =>
+    kv.set(["stats", "skewed"], {
+      ...takeSnapshot("skewed", other.stats, { subscriptions: 0 }),
+      at,
+    });
+  try {
+    const behind = Date.now() - 3_600_000;
+    for (let i = 0; i < 8; i++) {
+      await write(behind + i * 100); // alive: its snapshot keeps changing
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assertEquals(a.snapshot().isolates.map((i) => i.id).sort(), [a.id, "skewed"].sort());
+    assertEquals(a.snapshot().totals.stored, 1);
+    // It crashed: the key stays (nothing deleted it) but stops changing.
+    await until(() => a.snapshot().isolates.length === 1, 5000);
+  } finally {
+    await a.close();
     kv.close();
     await Deno.remove(dir, { recursive: true });
   }
