@@ -75,7 +75,7 @@ export class StatsHub {
     this.#relay = relay;
     this.#expireMs = opts.expireMs ?? 5000;
     const shareMs = opts.kvShareMs ?? 5000;
-    // Two missed writes, plus slack for the clocks of other machines.
+    // Two missed writes, plus slack for a slow KV or a busy isolate.
     this.#kvExpireMs = opts.kvExpireMs ?? 2 * shareMs + 5000;
     const kv = this.#kv = opts.kv;
     if (kv) {
