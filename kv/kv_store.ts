@@ -266,8 +266,10 @@ export class KvStore implements NStore {
   async #commit(batch: Job[]): Promise<void> {
     const deadline = Date.now() + MAX_RETRY_MS;
     // A lone deletion naming more targets than one atomic may check gives up the per-target
-    // checks beyond the first ones rather than being refused (see #plan).
+    // checks beyond the first ones rather than being refused (see #plan), and one naming more
+    // than it can remove has them removed in slices first.
     let relaxed = false;
+    let purged = false;
     let unread = batch.every((j) => this.#unread(j));
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       let planned: Planned;
@@ -290,11 +292,12 @@ export class KvStore implements NStore {
           continue;
         }
         const only = batch[0]!;
-        if (batch.length === 1 && only.type === "event" && only.ev.kind === 5 && !relaxed) {
+        if (batch.length === 1 && only.type === "event" && only.ev.kind === 5 && !purged) {
           // A deletion naming more events than one atomic can remove: remove them in slices
-          // first (NIP-09 asks nothing atomic of them), then store the deletion itself.
+          // first (NIP-09 asks nothing atomic of them), then store the deletion itself. (Also
+          // when an earlier plan went relaxed: its targets may have been stored since.)
           await this.#purgeInSlices(only.ev);
-          relaxed = true;
+          purged = relaxed = true;
           continue;
         }
         if (batch.length === 1 && only.type === "purge" && only.del.tags.length > 1) {
@@ -343,6 +346,13 @@ export class KvStore implements NStore {
       if (res.ok) {
         this.#seq = planned.seq;
         this.#hot?.applyOwn(this.writerId, res.versionstamp, planned.entries);
+        const only = batch[0]!;
+        if (relaxed && only.type === "event" && only.ev.kind === 5 && planned.results[0]!.stored) {
+          // Relaxed, the commit checked only the first targets: one another writer stored between
+          // our read and our commit survived it. Our tombstones refuse any later one (their
+          // commits check them), so one more pass now removes every target there will ever be.
+          await this.#purgeInSlices(only.ev);
+        }
         batch.forEach((j, i) => {
           if (j.type === "event") this.#known.add(j.ev.id);
           j.resolve(planned.results[i]!);

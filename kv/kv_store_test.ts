@@ -188,3 +188,41 @@ Deno.test("KvStore: a write whose reads fail fails alone, not the writes batched
     await store.close();
   }
 });
+
+Deno.test("KvStore: a large deletion racing its targets on another writer removes every one of them", async () => {
+  // A deletion naming more targets than one atomic may check commits checking only the first; a
+  // target another writer stored between its reads and its commit must not survive it, and the
+  // deletion must not be refused when the targets it reads change between its plans.
+  const dir = await Deno.makeTempDir({ prefix: "nexus-delrace-" });
+  const path = `${dir}/s.sqlite`;
+  const a = new KvStore(await Deno.openKv(path));
+  const b = new KvStore(await Deno.openKv(path));
+  try {
+    for (let trial = 0; trial < 12; trial++) {
+      const targets = Array.from({ length: 150 }, (_, i) => fake({ content: `${trial}:${i}` }));
+      const del = fake({
+        kind: 5,
+        created_at: 1_700_000_100,
+        tags: targets.map((t) => ["e", t.id]),
+      });
+      // Odd trials race only the targets past the ones a relaxed plan checks.
+      const racing = trial % 2 ? targets.slice(60) : targets;
+      const [d, ...rs] = await Promise.all([
+        a.event(del),
+        ...racing.map((t, i) => new Promise((r) => setTimeout(r, i % 6)).then(() => b.event(t))),
+      ]);
+      assertEquals(d!.verdict, [true, ""], `trial ${trial}`);
+      const left = await a.query([{ ids: targets.map((t) => t.id) }]);
+      assertEquals(left.length, 0, `trial ${trial}: ${left.length} deleted targets still stored`);
+      // Each target was either refused as deleted or stored and then removed by the deletion.
+      for (const r of rs as Awaited<ReturnType<KvStore["event"]>>[]) {
+        assert(r.verdict[0] || r.verdict[1].startsWith("blocked:"), r.verdict[1]);
+      }
+    }
+    assert(consistent(await checkStore(a.kv)));
+  } finally {
+    await a.close();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
