@@ -463,7 +463,10 @@ export class KvStore implements NStore {
       const read = await withJson(kv, idList, idValues);
       read.forEach((e, i) => events.set(idList[i]!, storedOf(e)));
     }
-    const missing = [...pointers.values()].filter((p): p is Pointer => !!p && !events.has(p.id))
+    // A pointer naming an event that read as absent is read again: the reads are not one
+    // snapshot, so another writer's commit of that very event may have landed between the id read
+    // and the pointer read, and the copy would be taken for new (stored and OK'd twice).
+    const missing = [...pointers.values()].filter((p): p is Pointer => !!p && !events.get(p.id))
       .map((p) => p.id);
     // The versions a pointer names are covered by the pointer's own check.
     // A deletion target or removal that is some address's current version takes the pointer with

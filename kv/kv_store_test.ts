@@ -226,3 +226,29 @@ Deno.test("KvStore: a large deletion racing its targets on another writer remove
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("KvStore: the same addressable event stored at once by two writers is stored once, the other a duplicate", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nexus-duprace-" });
+  const path = `${dir}/s.sqlite`;
+  const writers = await Promise.all(
+    [0, 1, 2].map(async () => new KvStore(await Deno.openKv(path))),
+  );
+  try {
+    let twice = 0;
+    for (let trial = 0; trial < 150; trial++) {
+      const ev = fake({ kind: 30023, created_at: 1_700_000_000 + trial, tags: [["d", "x"]] });
+      // Each writer also takes an unrelated addressable event, so batches read as the busy ones do.
+      const rs = await Promise.all(writers.flatMap((w, i) => [
+        w.event(ev),
+        w.event(fake({ kind: 30001, tags: [["d", `${trial}:${i}`]] })),
+      ]));
+      const plain = rs.filter((r, i) => i % 2 === 0 && r.verdict[0] && r.verdict[1] === "");
+      if (plain.length !== 1) twice++;
+    }
+    assertEquals(twice, 0, "trials where a copy was OK'd as new more than once");
+    assert(consistent(await checkStore(writers[0]!.kv)));
+  } finally {
+    for (const w of writers) await w.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
