@@ -428,17 +428,17 @@ export class KvStore implements NStore {
     }
     const idValues: (Uint8Array | null)[] = [];
     await Promise.all([
-      // A new event's own key needs no check: a racing copy writes identical keys, and a racing
-      // deletion is caught by the tombstone check below. Deletion targets and removals do. (The id
-      // key changes with every write or delete of its event, so checking it also covers the
-      // created index entry that may hold the JSON.)
+      // Every id read is checked: a deletion target or a removal, and a new event's own key, so
+      // that a copy another writer stores meanwhile sends this plan back to read it as a
+      // duplicate rather than be written (and OK'd as new) twice. (The id key changes with every
+      // write or delete of its event, so checking it also covers the created index entry that
+      // may hold the JSON.)
       unread ? undefined : getAll<Uint8Array>(
         kv,
         idList.map((id) => [P.event, idBytes(id)]),
         checks,
         (i, v) => idValues[i] = v,
-        (i) =>
-          (!own.has(idList[i]!) || targets.has(idList[i]!)) && (!relaxed || i < RELAXED_CHECKS),
+        (i) => !relaxed || i < RELAXED_CHECKS,
       ),
       // Deletion requests are keyed by (id, deleter): only the author's own one refuses a re-send.
       unread ? undefined : getAll<string>(
@@ -696,8 +696,8 @@ async function getAll<T>(
 function checkCost(j: Job): number {
   if (j.type === "remove") return 1;
   const rs = readSet(j.type === "event" ? j.ev : j.del);
-  // The tombstone of the event itself, each deletion target, and pointer + tombstone per address.
-  return rs.ids.length + rs.addrs.length * 2;
+  // The event's own key and tombstone, each deletion target, and pointer + tombstone per address.
+  return rs.ids.length + (j.type === "event" ? 1 : 0) + rs.addrs.length * 2;
 }
 
 function fail(msg: string): WriteResult {

@@ -276,3 +276,33 @@ Deno.test("two relay processes on one KV file: a REQ or COUNT on one sees what t
   for (const c of [pub, sub]) await c.close();
   for (const p of [a, b]) await stopRelay(p);
 });
+
+Deno.test("the same event sent to two isolates at once is OK'd as new once, duplicate: elsewhere", async () => {
+  // Each isolate's plan reads the event as absent; unless the commit checks its key, both write it
+  // and both answer a plain OK true (with two change-feed entries and a double count).
+  const dir = await Deno.makeTempDir();
+  const env = { NEXUS_KV_PATH: `${dir}/kv.sqlite`, NEXUS_AUTH: "off", NEXUS_RATE_LIMITS: "off" };
+  const a = await startWorker(env);
+  const b = await startWorker(env);
+  const cs = await Promise.all(
+    [0, 1, 2, 3, 4, 5, 6, 7].map((i) => Client.connect([a, b][i % 2]!.url)),
+  );
+  const agent = new Agent();
+  let twice = 0;
+  for (let i = 0; i < 60; i++) {
+    const ev = agent.sign({ content: `dup ${i}` });
+    const oks = await Promise.all(cs.map((c, k) => {
+      // A deletion and an addressable event alongside send each batch down the reading path.
+      const other = new Agent();
+      c.send(["EVENT", other.sign({ kind: 5, tags: [["e", "0".repeat(63) + (k % 10)]] })]);
+      c.send(["EVENT", other.sign({ kind: 30001, tags: [["d", "m"]] })]);
+      return c.publish(ev);
+    }));
+    if (oks.filter((ok) => ok[2] === true && ok[3] === "").length !== 1) twice++;
+  }
+  assertEquals(twice, 0, "events OK'd as new by more than one connection");
+  for (const c of cs) await c.close();
+  await a.stop();
+  await b.stop();
+  await Deno.remove(dir, { recursive: true });
+});
