@@ -108,15 +108,8 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     throw new ConfigError(`NEXUS_TRUST_PROXY must be off, on or a header name, got "${trust}"`);
   }
   const deploy = env("DENO_DEPLOYMENT_ID") !== undefined;
-  let contact = env("NEXUS_CONTACT")?.trim() || undefined;
-  // NIP-11: a URI, "using schemes such as mailto or https". A bare address is what an operator
-  // most often writes there (and what earlier builds published): it is made a mailto: URI.
-  if (contact && /^[^\s@:]+@[^\s@:]+$/.test(contact)) contact = `mailto:${contact}`;
-  if (contact !== undefined && !/^[a-z][a-z0-9+.-]*:\S+$/i.test(contact)) {
-    throw new ConfigError(
-      `NEXUS_CONTACT must be a URI such as mailto:ops@example.com or https://..., got "${contact}"`,
-    );
-  }
+  // Published as given: NIP-11 only says it SHOULD be a URI (see startupWarnings).
+  const contact = env("NEXUS_CONTACT")?.trim() || undefined;
   // Read by deno serve (deno task start), which would silently run one isolate on a bad value.
   if (env("DENO_JOBS") !== undefined) int("DENO_JOBS", 1, 1, 1024);
   const maxLimit = int("NEXUS_MAX_LIMIT", 5000, 1, 100_000);
@@ -186,6 +179,21 @@ export function relayUrlWarning(config: Readonly<Config>): string | undefined {
   return "nexus: NEXUS_RELAY_URL is not set, so an AUTH's relay tag is checked against the Host " +
     "header each client sends, which a relay in the middle can choose: set it to the public " +
     "wss:// URL";
+}
+
+/** Lines to log at start about settings that work but are probably not what the operator meant. */
+export function startupWarnings(config: Readonly<Config>): string[] {
+  const out: string[] = [];
+  const relay = relayUrlWarning(config);
+  if (relay) out.push(relay);
+  // NIP-11: "Contents of this field SHOULD be a URI, using schemes such as mailto or https".
+  if (config.contact && !/^[a-z][a-z0-9+.-]*:\S+$/i.test(config.contact)) {
+    out.push(
+      `nexus: NEXUS_CONTACT "${config.contact}" is published as given, but NIP-11 asks for a URI ` +
+        "such as mailto:ops@example.com",
+    );
+  }
+  return out;
 }
 
 /** Load the configuration, or print the one-line reason and exit with status 1. */

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
-import { ConfigError, loadConfig, relayUrlWarning } from "./config.ts";
+import { ConfigError, loadConfig, relayUrlWarning, startupWarnings } from "./config.ts";
 
 const load = (env: Record<string, string>) => loadConfig((n) => env[n]);
 
@@ -78,7 +78,6 @@ Deno.test("loadConfig() throws a ConfigError naming the variable for each bad va
     ["NEXUS_CREATED_AT_UPPER_LIMIT", "1e3"],
     ["NEXUS_JOB_TTL_SECONDS", "0"],
     ["NEXUS_FEED_TTL_SECONDS", "1"],
-    ["NEXUS_CONTACT", "banana"],
     ["DENO_JOBS", "abc"],
     ["DENO_JOBS", "0"],
   ];
@@ -94,12 +93,12 @@ Deno.test("loadConfig() throws a ConfigError naming the variable for each bad va
   assert(err.message.includes("NEXUS_DEFAULT_LIMIT"), err.message);
 });
 
-Deno.test("NEXUS_CONTACT: a bare email address is published as a mailto: URI", () => {
-  assertEquals(load({ NEXUS_CONTACT: "ops@example.com" }).contact, "mailto:ops@example.com");
-  assertEquals(
-    load({ NEXUS_CONTACT: "https://example.com/ops" }).contact,
-    "https://example.com/ops",
-  );
+Deno.test("NEXUS_CONTACT is published as given; one that is no URI gets a warning at start", () => {
+  const uri = load({ NEXUS_CONTACT: "mailto:ops@example.com", NEXUS_RELAY_URL: "wss://r.example" });
+  assertEquals([uri.contact, startupWarnings(uri)], ["mailto:ops@example.com", []]);
+  const bare = load({ NEXUS_CONTACT: "ops@example.com", NEXUS_RELAY_URL: "wss://r.example" });
+  assertEquals(bare.contact, "ops@example.com");
+  assertMatch(startupWarnings(bare).join("\n"), /NEXUS_CONTACT "ops@example\.com" is published/);
 });
 
 Deno.test("relayUrlWarning() warns only while the relay URL comes from the Host header", () => {

@@ -2,7 +2,7 @@
  * @module Plain `Deno.serve` entry point, for platforms that run a file directly (Deno Deploy)
  * and for one-isolate runs. `deno task start` uses start.ts, one isolate per core.
  */
-import { loadConfigOrExit, relayUrlWarning } from "./config.ts";
+import { loadConfigOrExit, startupWarnings } from "./config.ts";
 import { preflightOrExit } from "./preflight.ts";
 import { createNexus, openKv } from "./server.ts";
 
@@ -41,8 +41,7 @@ export function exitOnSignal(): void {
 }
 
 if (import.meta.main) {
-  const warning = relayUrlWarning(config);
-  if (warning) console.warn(warning);
+  for (const warning of startupWarnings(config)) console.warn(warning);
   server = Deno.serve({
     ...(onDeploy ? {} : { port: config.port, hostname: config.host }),
     onListen: ({ hostname, port }) =>

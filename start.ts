@@ -2,14 +2,13 @@
  * @module `deno task start`: validate the settings once, then run `deno serve --parallel` with one
  * isolate per core (DENO_JOBS=N picks N), forwarding signals so shutdown stays graceful.
  */
-import { loadConfigOrExit, relayUrlWarning } from "./config.ts";
+import { loadConfigOrExit, startupWarnings } from "./config.ts";
 import { preflightOrExit, serveHostArg } from "./preflight.ts";
 
 const config = loadConfigOrExit();
 // deno serve would report these with a stack trace, or a Rust backtrace for a bad HOST.
 await preflightOrExit(config, true);
-const warning = relayUrlWarning(config);
-if (warning) console.warn(warning);
+for (const warning of startupWarnings(config)) console.warn(warning);
 const env: Record<string, string> = {};
 // deno serve reads DENO_JOBS raw and runs one isolate on anything but digits: pass on the number
 // config.ts validated. An in-memory KV is private to each isolate, so isolates could not share
