@@ -26,8 +26,8 @@ export function relayInfo(c: Readonly<Config>): Record<string, unknown> {
       auth_required: c.auth === "required",
       restricted_writes: c.auth !== "off",
       payment_required: false,
-      // Omitted when unset: a published 0 would read as "no event may be older than now".
-      ...(c.createdAtLowerLimit > 0 ? { created_at_lower_limit: c.createdAtLowerLimit } : {}),
+      // Issue 2 asks for both created_at limits in the document; 0 means none (see the README).
+      created_at_lower_limit: c.createdAtLowerLimit,
       created_at_upper_limit: c.createdAtUpperLimit,
       max_filter_values: c.maxFilterValues,
       // Nexus-specific: filter values all of one connection's open subscriptions may hold.
