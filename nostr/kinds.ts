@@ -64,6 +64,12 @@ export function dTag(tags: string[][]): string {
   return "";
 }
 
+/** Whether an event's NIP-40 expiration has passed at `now` (unix seconds). */
+export function isExpired(tags: string[][], now = Math.floor(Date.now() / 1000)): boolean {
+  const exp = expirationOf(tags);
+  return exp !== undefined && exp <= now;
+}
+
 /** The NIP-40 expiration timestamp of an event, if it carries a valid one. */
 export function expirationOf(tags: string[][]): number | undefined {
   for (const t of tags) {

@@ -6,7 +6,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { eventJson } from "../kv/store.ts";
 import { codePoints, parseEvent } from "../nostr/event.ts";
 import { parseFilter } from "../nostr/filter.ts";
-import { isEphemeral } from "../nostr/kinds.ts";
+import { isEphemeral, isExpired } from "../nostr/kinds.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
 import { verifyEvent } from "../nostr/verify.ts";
 import { checkAuth } from "./auth.ts";
@@ -314,11 +314,15 @@ export class Connection implements ConnInfo {
     const held = sub.held ?? [];
     sub.held = undefined;
     sub.sent = sent;
-    for (const [ev, json] of held) this.pushEvent(sub, ev, json);
+    // Held while the stored part was read: one may have expired meanwhile (NIP-40).
+    for (const [ev, json] of held) if (!isExpired(ev.tags)) this.pushEvent(sub, ev, json);
     if (sent.size > 0) {
+      // Long enough for the change feed to bring another process's events this answer already
+      // held (an audit measured up to 2 s on two saturated cores): sent again, they would be
+      // duplicates.
       const forget = setTimeout(
         () => sub.sent = undefined,
-        Math.max(2000, 3 * this.relay.config.feedPollMs),
+        Math.max(10_000, 3 * this.relay.config.feedPollMs),
       );
       Deno.unrefTimer(forget);
     }

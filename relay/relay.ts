@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config.ts";
 import { eventJson, type NStore } from "../kv/store.ts";
+import { isExpired } from "../nostr/kinds.ts";
 import { RecentIds } from "../nostr/recent_ids.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 import type { Connection } from "./connection.ts";
@@ -95,6 +96,9 @@ export class Relay {
   deliver(ev: NostrEvent, json: string, at = Date.now()): void {
     if (!this.#recent.add(ev.id)) return;
     for (const h of this.onDelivered) h(ev, at);
+    // NIP-40: relays SHOULD NOT send expired events. One can expire on its way here (a commit that
+    // ends after its deadline, the feed's delay between processes): then it is not sent.
+    if (isExpired(ev.tags)) return;
     for (const sub of this.subs.match(ev)) {
       if (!canRead(ev, sub.conn)) continue;
       sub.conn.pushEvent(sub as Sub<Connection>, ev, json);

@@ -32,3 +32,18 @@ Deno.test("NIP-40: an expired event is not served, even before the store purges 
     await c.close();
   });
 });
+
+Deno.test("NIP-40: an event that expires on its way to a live subscriber is not sent", async () => {
+  await withRelay({}, async (r) => {
+    const c = await Client.connect(r.url);
+    await c.req("live", { kinds: [1] });
+    const a = new Agent();
+    // What another isolate's BroadcastChannel batch or the change feed brings a moment after the
+    // event's deadline (a slow commit, the feed's delay between processes).
+    const late = a.sign({ tags: [["expiration", String(now() - 1)]] });
+    const fresh = a.sign({ tags: [["expiration", String(now() + 3600)]] });
+    for (const ev of [late, fresh]) r.nexus.relay.deliver(ev, JSON.stringify(ev));
+    assertEquals((await c.nextEvent("live")).id, fresh.id);
+    await c.close();
+  });
+});
