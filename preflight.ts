@@ -2,9 +2,8 @@
  * @module Start-up checks: an address the relay cannot listen on, or a KV path it cannot open,
  * stops the start with one line naming the setting, as a bad value does in config.ts.
  */
-import { dirname } from "node:path";
 import type { Config } from "./config.ts";
-import { retryLocked } from "./kv/locked.ts";
+import { openKv } from "./kv/open_kv.ts";
 
 /** HOST as `deno serve --host` takes it: an IPv6 address in brackets (`::` fails bare). */
 export function serveHostArg(host: string): string {
@@ -27,9 +26,7 @@ export async function preflightOrExit(config: Readonly<Config>, listen: boolean)
   const path = config.kvPath;
   if (path && path !== ":memory:") {
     try {
-      await Deno.mkdir(dirname(path), { recursive: true });
-      // Another process may be opening the same file: SQLite's busy error is not a bad path.
-      (await retryLocked(() => Deno.openKv(path))).close();
+      (await openKv(path)).close();
     } catch (err) {
       fail(`NEXUS_KV_PATH=${path}`, err);
     }

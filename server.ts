@@ -2,12 +2,10 @@
  * @module Wires one isolate of Nexus: the KV store, the relay and the HTTP routes. The single URL
  * answers WebSocket upgrades (the relay), `Accept: application/nostr+json` (NIP-11) and browsers (HUD).
  */
-import { dirname } from "node:path";
 import { createCommerceApi } from "./commerce/api.ts";
 import { JobBoard } from "./commerce/job_board.ts";
 import type { Config } from "./config.ts";
 import { KvStore } from "./kv/kv_store.ts";
-import { retryLocked } from "./kv/locked.ts";
 import { createHud } from "./hud/app.tsx";
 import { IpConnections } from "./relay/ip_connections.ts";
 import { relayInfo } from "./relay/nip11.ts";
@@ -38,13 +36,7 @@ const CORS = {
 
 const BOARD_REFRESH_MS = 30_000;
 
-/** Open the KV at the configured path, creating its directory. */
-export async function openKv(path: string | undefined): Promise<Deno.Kv> {
-  if (path && path !== ":memory:") await Deno.mkdir(dirname(path), { recursive: true });
-  // Every `deno serve --parallel` worker opens the file at once: opening can meet the same busy
-  // file as the first writes do, and an isolate that failed here would never serve.
-  return await retryLocked(() => Deno.openKv(path));
-}
+export { openKv } from "./kv/open_kv.ts";
 
 /** Build an isolate of Nexus over a KV handle. */
 export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
