@@ -1,0 +1,265 @@
+/**
+ * @module A server-side WebSocket over a TCP connection whose outgoing frames are corked: every
+ * frame sent while a write is in flight, or in the same turn of the event loop, goes out in one
+ * write. Deno's own WebSocket makes one system call a frame, which costs more CPU than the relay's
+ * work on a REQ answer of many events (BENCHMARKS.md, "A transport that corks its writes").
+ */
+import { CloseCode, closePayload, frameHeader, FrameReader, type Incoming, Op } from "./frames.ts";
+
+/** What a socket reports to its owner. */
+export interface SocketHandlers {
+  /** The handshake is sent: the socket may speak. */
+  open(): void;
+  /** A text message. */
+  message(data: string): void;
+  /** A binary message. */
+  binary(data: Uint8Array): void;
+  /** The connection is gone; called once. */
+  closed(): void;
+}
+
+/** Options of one socket. */
+export interface CorkedSocketOptions {
+  /** Largest message, all fragments together; a larger one closes the socket with 1009. */
+  maxMessageBytes: number;
+  /** How long a peer may take to answer our close frame before the TCP connection is cut. */
+  closeWaitMs?: number;
+  /**
+   * How long a close frame may wait behind unsent data without any of it being taken, before the
+   * connection is cut: a slow reader still gets its NOTICE and close frame, a dead one is dropped.
+   */
+  stallMs?: number;
+}
+
+const enum State {
+  Open,
+  Closing,
+  Closed,
+}
+
+const encoder = new TextEncoder();
+/** A write buffer that grew past this is not kept for reuse. */
+const KEEP_BUFFER_BYTES = 256 * 1024;
+
+/** One accepted WebSocket connection. */
+export class CorkedSocket {
+  #state = State.Open;
+  #reader: FrameReader;
+  #handlers: SocketHandlers | undefined;
+  /** Frames waiting for the next write, and their total size. */
+  #out: Uint8Array;
+  #outLen = 0;
+  #spare: Uint8Array | undefined;
+  #inFlight = 0;
+  #writing = false;
+  #flushQueued = false;
+  /** Close TCP once what is queued is written (after answering the peer's close). */
+  #endAfterFlush = false;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #closeWaitMs: number;
+  readonly #stallMs: number;
+  /** Bytes ever queued and ever written; the close frame is out once written passes its mark. */
+  #queued = 0;
+  #written = 0;
+  #closeMark = Infinity;
+  #closeSentAt = 0;
+  #lastProgress = 0;
+  /** When a frame last arrived (ms), for the idle check. */
+  lastHeard = Date.now();
+  /** A ping was sent since the last frame arrived. */
+  pinged = false;
+
+  constructor(readonly conn: Deno.Conn, options: CorkedSocketOptions) {
+    this.#reader = new FrameReader(options.maxMessageBytes);
+    this.#closeWaitMs = options.closeWaitMs ?? 2000;
+    this.#stallMs = options.stallMs ?? 10_000;
+    this.#out = new Uint8Array(16 * 1024);
+  }
+
+  /** True until a close starts, from either side. */
+  get open(): boolean {
+    return this.#state === State.Open;
+  }
+
+  /** Bytes sent but not yet taken by the kernel. */
+  get bufferedAmount(): number {
+    return this.#outLen + this.#inFlight;
+  }
+
+  /** Start reading, `initial` being bytes that arrived with the handshake. */
+  start(handlers: SocketHandlers, initial?: Uint8Array): void {
+    this.#handlers = handlers;
+    handlers.open();
+    this.#read(initial).catch(() => this.#end());
+  }
+
+  /** Queue a text message. */
+  send(data: string): void {
+    if (this.#state !== State.Open) return;
+    this.#frame(Op.text, encoder.encode(data));
+  }
+
+  /** Queue a ping; the peer's pong (any frame, really) shows it is alive. */
+  ping(): void {
+    if (this.#state !== State.Open) return;
+    this.pinged = true;
+    this.#frame(Op.ping, new Uint8Array(0));
+  }
+
+  /** Queue raw bytes ahead of any frame (the handshake's response). */
+  writeRaw(bytes: Uint8Array): void {
+    this.#queue(bytes);
+  }
+
+  /** Start the closing handshake; the TCP connection ends when the peer answers or after a wait. */
+  close(code: number = CloseCode.normal, reason = ""): void {
+    if (this.#state !== State.Open) return;
+    this.#state = State.Closing;
+    this.#frame(Op.close, closePayload(code, reason));
+    this.#closeMark = this.#queued;
+    this.#lastProgress = Date.now();
+    this.#watchClose();
+  }
+
+  /** Cut the connection once the peer had its time to answer our close, or stopped reading. */
+  #watchClose(): void {
+    this.#closeTimer = setTimeout(() => {
+      const now = Date.now();
+      const out = this.#written >= this.#closeMark;
+      if (
+        out
+          ? now - this.#closeSentAt >= this.#closeWaitMs
+          : now - this.#lastProgress >= this.#stallMs
+      ) {
+        return this.#end();
+      }
+      this.#watchClose();
+    }, Math.min(250, this.#closeWaitMs));
+  }
+
+  async #read(initial: Uint8Array | undefined): Promise<void> {
+    if (initial?.length) this.#take(initial);
+    const buf = new Uint8Array(64 * 1024);
+    while (this.#state !== State.Closed) {
+      const n = await this.conn.read(buf);
+      if (n === null) break;
+      this.#take(buf.subarray(0, n));
+    }
+    this.#end();
+  }
+
+  /** Handle bytes from the peer. */
+  #take(bytes: Uint8Array): void {
+    this.lastHeard = Date.now();
+    this.pinged = false;
+    for (const m of this.#reader.push(bytes)) this.#dispatch(m);
+    const failed = this.#reader.failed;
+    if (failed && this.#state === State.Open) {
+      this.close(failed.code, failed.message);
+      // Nothing more will be read: do not wait for the peer's close.
+      this.#endAfterFlush = true;
+      this.#flushSoon();
+    }
+  }
+
+  #dispatch(m: Incoming): void {
+    if (this.#state === State.Closed) return;
+    switch (m.type) {
+      case "text":
+        if (this.#state === State.Open) this.#handlers?.message(m.data);
+        return;
+      case "binary":
+        if (this.#state === State.Open) this.#handlers?.binary(m.data);
+        return;
+      case "ping":
+        if (this.#state === State.Open) this.#frame(Op.pong, m.data);
+        return;
+      case "pong":
+        return;
+      case "close":
+        if (this.#state === State.Open) {
+          // Echo the code (RFC 6455 section 5.5.1), then end once it is written.
+          this.#state = State.Closing;
+          this.#frame(Op.close, m.code === undefined ? new Uint8Array(0) : closePayload(m.code));
+          this.#endAfterFlush = true;
+          this.#flushSoon();
+        } else {
+          this.#end(); // the answer to our close
+        }
+    }
+  }
+
+  #frame(op: number, payload: Uint8Array): void {
+    this.#queue(frameHeader(op, payload.length));
+    this.#queue(payload);
+  }
+
+  #queue(bytes: Uint8Array): void {
+    if (this.#state === State.Closed) return;
+    const need = this.#outLen + bytes.length;
+    if (need > this.#out.length) {
+      const grown = new Uint8Array(Math.max(need, this.#out.length * 2));
+      grown.set(this.#out.subarray(0, this.#outLen));
+      this.#out = grown;
+    }
+    this.#out.set(bytes, this.#outLen);
+    this.#outLen = need;
+    this.#queued += bytes.length;
+    this.#flushSoon();
+  }
+
+  /** Write what is queued at the end of this turn, or when the write in flight is done. */
+  #flushSoon(): void {
+    if (this.#writing || this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      this.#flush().catch(() => this.#end());
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#writing) return;
+    this.#writing = true;
+    try {
+      while (this.#outLen > 0 && this.#state !== State.Closed) {
+        const chunk = this.#out.subarray(0, this.#outLen);
+        this.#inFlight = chunk.length;
+        // Frames sent during the write go to another buffer.
+        this.#out = this.#spare ?? new Uint8Array(16 * 1024);
+        this.#spare = undefined;
+        this.#outLen = 0;
+        let off = 0;
+        while (off < chunk.length) {
+          const n = await this.conn.write(chunk.subarray(off));
+          off += n;
+          this.#inFlight = chunk.length - off;
+          this.#lastProgress = Date.now();
+          this.#written += n;
+          if (this.#written >= this.#closeMark && !this.#closeSentAt) {
+            this.#closeSentAt = this.#lastProgress;
+          }
+        }
+        if (chunk.buffer.byteLength <= KEEP_BUFFER_BYTES) {
+          this.#spare = new Uint8Array(chunk.buffer as ArrayBuffer);
+        }
+      }
+    } finally {
+      this.#writing = false;
+      this.#inFlight = 0;
+    }
+    if (this.#endAfterFlush) this.#end();
+  }
+
+  /** Drop the connection and tell the owner, once. */
+  #end(): void {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closed;
+    clearTimeout(this.#closeTimer);
+    this.#outLen = 0;
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+    this.#handlers?.closed();
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * @module A TCP listener that takes WebSocket upgrades itself, onto corked sockets, and passes
+ * every other connection byte for byte to an HTTP server on loopback (`Deno.serve`), which keeps
+ * all of HTTP's rules. Knows nothing of Nostr: the owner decides each upgrade.
+ */
+import { CloseCode } from "./frames.ts";
+import { CorkedSocket, type SocketHandlers } from "./corked_socket.ts";
+
+/** The owner's answer to an upgrade request: a refusal, or what takes the accepted socket. */
+export type UpgradeDecision = Response | ((socket: CorkedSocket) => SocketHandlers);
+
+/** What a corked listener needs. */
+export interface CorkedListenerOptions {
+  hostname: string;
+  port: number;
+  /** Share the port with other isolates' listeners (SO_REUSEPORT, Linux). */
+  reusePort?: boolean;
+  /** Largest client message in bytes (all fragments); a larger one closes with 1009. */
+  maxMessageBytes: number;
+  /** A peer silent this long gets a ping; silent twice as long, it is closed. 0 for never. */
+  idleTimeoutMs: number;
+  /** Decide an upgrade; `remote` is the TCP peer. */
+  upgrade(req: Request, remote: Deno.NetAddr): UpgradeDecision;
+  /** The HTTP server every other connection is passed to. */
+  fallback: Deno.NetAddr;
+  /** Told the peer's address of each connection passed on, keyed by the pass-through's port. */
+  passed?: Map<number, Deno.NetAddr>;
+}
+
+/** A running corked listener. */
+export interface CorkedListener {
+  readonly addr: Deno.NetAddr;
+  /** Stop accepting; open sockets stay with their owner. */
+  close(): void;
+  /** Resolves once no socket of this listener is open. */
+  drained(): Promise<void>;
+}
+
+const HEAD_MAX_BYTES = 16 * 1024;
+const HEAD_TIMEOUT_MS = 10_000;
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const encoder = new TextEncoder();
+
+/** Listen on a TCP port for WebSocket clients (and anything else, passed on). */
+export function listenCorked(options: CorkedListenerOptions): CorkedListener {
+  const listener = Deno.listen({
+    hostname: options.hostname,
+    port: options.port,
+    ...(options.reusePort ? { reusePort: true } : {}),
+  });
+  const sockets = new Set<CorkedSocket>();
+  let waiters: Array<() => void> = [];
+  const onClosed = (socket: CorkedSocket) => {
+    sockets.delete(socket);
+    if (sockets.size > 0) return;
+    for (const w of waiters) w();
+    waiters = [];
+  };
+  const idle = options.idleTimeoutMs;
+  // One sweep for all sockets rather than a timer each: 10,000 idle clients cost one interval.
+  const sweep = idle > 0
+    ? setInterval(() => {
+      const now = Date.now();
+      for (const s of sockets) {
+        const silent = now - s.lastHeard;
+        if (silent >= 2 * idle) s.close(CloseCode.goingAway, "idle timeout");
+        else if (silent >= idle && !s.pinged) s.ping();
+      }
+    }, Math.max(250, Math.min(5000, idle / 4)))
+    : undefined;
+  (async () => {
+    for await (const conn of listener) {
+      handle(conn, options, sockets, onClosed).catch(() => {
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      });
+    }
+  })().catch(() => {/* listener closed */});
+  return {
+    addr: listener.addr as Deno.NetAddr,
+    close() {
+      clearInterval(sweep);
+      try {
+        listener.close();
+      } catch { /* already closed */ }
+    },
+    drained: () =>
+      sockets.size === 0 ? Promise.resolve() : new Promise<void>((r) => waiters.push(r)),
+  };
+}
+
+/** Read a connection's request head, then upgrade it or pass it on. */
+async function handle(
+  conn: Deno.TcpConn,
+  options: CorkedListenerOptions,
+  sockets: Set<CorkedSocket>,
+  onClosed: (socket: CorkedSocket) => void,
+): Promise<void> {
+  const head = await readHead(conn);
+  if (!head) return conn.close();
+  const req = upgradeRequest(head.text, options.hostname, options.port);
+  if (!req) return passOn(conn, head.bytes, options);
+  const remote = conn.remoteAddr as Deno.NetAddr;
+  const decision = options.upgrade(req, remote);
+  if (decision instanceof Response) {
+    await writeAll(conn, await responseBytes(decision));
+    return conn.close();
+  }
+  // Corking batches frames already; Nagle would add a delayed-ACK wait to each batch.
+  conn.setNoDelay(true);
+  const socket = new CorkedSocket(conn, { maxMessageBytes: options.maxMessageBytes });
+  const accept = await acceptKey(req.headers.get("sec-websocket-key")!);
+  socket.writeRaw(encoder.encode(
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  ));
+  sockets.add(socket);
+  const handlers = decision(socket);
+  socket.start({
+    ...handlers,
+    closed() {
+      onClosed(socket);
+      handlers.closed();
+    },
+  }, head.bytes.subarray(head.end));
+}
+
+/** The request head (up to the blank line) and whatever bytes followed it. */
+async function readHead(
+  conn: Deno.Conn,
+): Promise<{ text: string; bytes: Uint8Array; end: number } | undefined> {
+  let bytes = new Uint8Array(4096);
+  let len = 0;
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }, HEAD_TIMEOUT_MS);
+  try {
+    while (len < HEAD_MAX_BYTES) {
+      if (len === bytes.length) {
+        const grown = new Uint8Array(bytes.length * 2);
+        grown.set(bytes);
+        bytes = grown;
+      }
+      const n = await conn.read(bytes.subarray(len));
+      if (n === null) return undefined;
+      const from = Math.max(0, len - 3);
+      len += n;
+      for (let i = from; i + 3 < len; i++) {
+        if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
+          const text = new TextDecoder().decode(bytes.subarray(0, i));
+          return { text, bytes: bytes.subarray(0, len), end: i + 4 };
+        }
+      }
+    }
+    // Too long for a WebSocket handshake: let the HTTP server answer it.
+    return { text: "", bytes: bytes.subarray(0, len), end: len };
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The request, if the head is a WebSocket upgrade we take (RFC 6455 section 4.2.1): GET over
+ * HTTP/1.1 with `Upgrade: websocket`, `Connection: upgrade`, version 13 and a 16-byte key.
+ * Anything else, well-formed or not, is the HTTP server's to answer.
+ */
+export function upgradeRequest(head: string, hostname: string, port: number): Request | undefined {
+  const lines = head.split("\r\n");
+  const m = /^GET (\S+) HTTP\/1\.1$/.exec(lines[0] ?? "");
+  if (!m) return undefined;
+  const headers = new Headers();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) return undefined;
+    try {
+      headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    } catch {
+      return undefined;
+    }
+  }
+  const tokens = (name: string) =>
+    (headers.get(name) ?? "").toLowerCase().split(",").map((t) => t.trim());
+  if (!tokens("upgrade").includes("websocket") || !tokens("connection").includes("upgrade")) {
+    return undefined;
+  }
+  if (headers.get("sec-websocket-version") !== "13") return undefined;
+  const key = headers.get("sec-websocket-key") ?? "";
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) return undefined;
+  const target = m[1]!;
+  const host = headers.get("host") ?? `${hostname}:${port}`;
+  try {
+    return new Request(
+      target.startsWith("/") ? `http://${host}${target}` : target,
+      { headers },
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sec-WebSocket-Accept for a client's key. */
+async function acceptKey(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + WS_GUID));
+  return btoa(String.fromCharCode(...new Uint8Array(digest)));
+}
+
+/** A refusal as HTTP/1.1 bytes; the connection closes after it. */
+async function responseBytes(res: Response): Promise<Uint8Array> {
+  const body = new Uint8Array(await res.arrayBuffer());
+  let head = `HTTP/1.1 ${res.status} ${res.statusText || "Error"}\r\n`;
+  for (const [k, v] of res.headers) head += `${k}: ${v}\r\n`;
+  head += `content-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+  const out = new Uint8Array(encoder.encode(head).length + body.length);
+  const h = encoder.encode(head);
+  out.set(h);
+  out.set(body, h.length);
+  return out;
+}
+
+/** Relay a connection to the HTTP server, starting with the bytes already read. */
+async function passOn(
+  conn: Deno.Conn,
+  first: Uint8Array,
+  options: CorkedListenerOptions,
+): Promise<void> {
+  let upstream: Deno.Conn;
+  try {
+    upstream = await Deno.connect({
+      hostname: options.fallback.hostname,
+      port: options.fallback.port,
+    });
+  } catch {
+    return conn.close();
+  }
+  const port = (upstream.localAddr as Deno.NetAddr).port;
+  options.passed?.set(port, conn.remoteAddr as Deno.NetAddr);
+  try {
+    await writeAll(upstream, first);
+    await Promise.all([pump(conn, upstream), pump(upstream, conn)]);
+  } finally {
+    options.passed?.delete(port);
+    for (const c of [conn, upstream]) {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+    }
+  }
+}
+
+/** Copy one direction until its end, then half-close the other side. */
+async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  const buf = new Uint8Array(16 * 1024);
+  try {
+    while (true) {
+      const n = await from.read(buf);
+      if (n === null) break;
+      await writeAll(to, buf.subarray(0, n));
+    }
+  } catch { /* either side gone */ }
+  try {
+    await to.closeWrite();
+  } catch { /* already closed */ }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+}
