@@ -8,6 +8,9 @@ import type { Rate } from "./relay/token_bucket.ts";
 /** Who must authenticate (NIP-42) before what. */
 export type AuthMode = "required" | "writes" | "off";
 
+/** Which code frames WebSocket messages: our corked transport, or Deno's own WebSocket. */
+export type TransportMode = "corked" | "deno";
+
 /** Token-bucket rates of one verb for unauthenticated and authenticated clients. */
 export interface TieredRate {
   anonymous: Rate;
@@ -58,6 +61,8 @@ export interface Config {
   connectionCapExempt: readonly string[];
   /** Header naming the client IP (lower case), set only behind a trusted proxy. */
   trustProxy: string | undefined;
+  /** The WebSocket transport; Deno Deploy always uses Deno's (it offers only `Deno.serve`). */
+  transport: TransportMode;
 }
 
 /** Thrown for a bad setting; its message is the one line printed at start-up. */
@@ -79,6 +84,10 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
   const auth = str("NEXUS_AUTH", "required");
   if (auth !== "required" && auth !== "writes" && auth !== "off") {
     throw new ConfigError(`NEXUS_AUTH must be required, writes or off, got "${auth}"`);
+  }
+  const transport = str("NEXUS_TRANSPORT", "corked");
+  if (transport !== "corked" && transport !== "deno") {
+    throw new ConfigError(`NEXUS_TRANSPORT must be corked or deno, got "${transport}"`);
   }
   const relayUrl = env("NEXUS_RELAY_URL")?.trim() || undefined;
   if (relayUrl !== undefined) {
@@ -169,6 +178,7 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
         .map((x) => x.trim()).filter(Boolean),
     ),
     trustProxy: trust === "off" ? undefined : trust === "on" ? "x-forwarded-for" : trust,
+    transport,
   };
   return Object.freeze(config);
 }

@@ -3,11 +3,13 @@
  * and for one-isolate runs. `deno task start` uses start.ts, one isolate per core.
  */
 import { loadConfigOrExit, startupWarnings } from "./config.ts";
+import { serveNexus, type Serving } from "./listen.ts";
 import { preflightOrExit } from "./preflight.ts";
 import { createNexus, openKv } from "./server.ts";
 
 const config = loadConfigOrExit();
-// Deno Deploy picks the address itself; everywhere else PORT and HOST decide.
+// Deno Deploy picks the address itself and offers only Deno.serve; everywhere else PORT and HOST
+// decide, and NEXUS_TRANSPORT.
 const onDeploy = Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
 if (import.meta.main) await preflightOrExit(config, !onDeploy);
 const nexus = createNexus(config, await openKv(config.kvPath));
@@ -15,7 +17,7 @@ const nexus = createNexus(config, await openKv(config.kvPath));
 /** After a signal, exit by this deadline even if a socket or a commit is stuck. */
 const SHUTDOWN_DEADLINE_MS = 4000;
 
-let server: Deno.HttpServer | undefined;
+let server: Deno.HttpServer | Serving | undefined;
 let stopping: Promise<void> | undefined;
 
 /**
@@ -42,11 +44,11 @@ export function exitOnSignal(): void {
 
 if (import.meta.main) {
   for (const warning of startupWarnings(config)) console.warn(warning);
-  server = Deno.serve({
-    ...(onDeploy ? {} : { port: config.port, hostname: config.host }),
-    onListen: ({ hostname, port }) =>
-      console.log(`nexus: relay listening on ws://${hostname}:${port}`),
-  }, nexus.fetch);
+  const onListen = ({ hostname, port }: Deno.NetAddr) =>
+    console.log(`nexus: relay listening on ws://${hostname}:${port}`);
+  server = onDeploy
+    ? Deno.serve({ onListen: (addr) => onListen(addr as Deno.NetAddr) }, nexus.fetch)
+    : serveNexus(nexus, config, { hostname: config.host, port: config.port, onListen });
   Deno.addSignalListener("SIGINT", exitOnSignal);
   Deno.addSignalListener("SIGTERM", exitOnSignal);
 }

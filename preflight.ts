@@ -10,15 +10,21 @@ export function serveHostArg(host: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 
-/** Check that HOST:PORT can be listened on (when `listen`) and NEXUS_KV_PATH opened, or exit. */
-export async function preflightOrExit(config: Readonly<Config>, listen: boolean): Promise<void> {
+/**
+ * Check that HOST:PORT can be listened on (when `listen`) and NEXUS_KV_PATH opened, or exit.
+ * Returns the port tried: for PORT=0, one the system had free.
+ */
+export async function preflightOrExit(config: Readonly<Config>, listen: boolean): Promise<number> {
+  let port = config.port;
   const fail = (setting: string, err: unknown) => {
     console.error(`nexus: cannot use ${setting}: ${err instanceof Error ? err.message : err}`);
     Deno.exit(1);
   };
   if (listen) {
     try {
-      Deno.listen({ hostname: config.host, port: config.port }).close();
+      const probe = Deno.listen({ hostname: config.host, port: config.port });
+      port = (probe.addr as Deno.NetAddr).port;
+      probe.close();
     } catch (err) {
       fail(`HOST=${config.host} PORT=${config.port}`, err);
     }
@@ -31,4 +37,5 @@ export async function preflightOrExit(config: Readonly<Config>, listen: boolean)
       fail(`NEXUS_KV_PATH=${path}`, err);
     }
   }
+  return port;
 }

@@ -13,12 +13,15 @@ import { retention } from "./relay/policies/retention.ts";
 import { Relay } from "./relay/relay.ts";
 import { reason } from "./relay/reason.ts";
 import { statsChannelName, StatsHub } from "./relay/stats_hub.ts";
-import { attachSocket } from "./relay/websocket.ts";
+import { attachDenoSocket, attachSocket } from "./relay/websocket.ts";
+import type { UpgradeDecision } from "./transport/listener.ts";
 import { Cluster } from "./relay/cluster.ts";
 
 /** A running isolate of Nexus. */
 export interface Nexus {
   fetch(req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response>;
+  /** Decide a WebSocket upgrade for the corked transport. */
+  upgrade(req: Request, remote: Deno.NetAddr): UpgradeDecision;
   relay: Relay;
   cluster: Cluster;
   /** The agent-commerce view (a MarketSource for the HUD). */
@@ -89,6 +92,45 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     market: board,
   });
 
+  /** Let a WebSocket client in, or the Response refusing it; `release` frees its per-IP slot. */
+  const admit = (
+    req: Request,
+    url: URL,
+    ip: string,
+  ): Response | { ip: string; relayUrl: string; release: () => void } => {
+    if (url.pathname !== "/") return new Response("Not found", { status: 404 });
+    if (closing) {
+      return new Response("Shutting down", { status: 503, headers: { "retry-after": "5" } });
+    }
+    // Refused before the upgrade, so an over-cap client costs no socket or relay state.
+    const release = config.connectionCapExempt.includes(ip) ? () => {} : ipConnections.acquire(ip);
+    if (!release) {
+      return new Response("Too many connections from your address", {
+        status: 429,
+        headers: { "retry-after": "10" },
+      });
+    }
+    return { ip, relayUrl: config.relayUrl ?? relayUrlFrom(req), release };
+  };
+
+  /** The corked transport's upgrade: a refusal, or the handlers of the accepted socket. */
+  const upgrade = (req: Request, remote: Deno.NetAddr): UpgradeDecision => {
+    const admitted = admit(req, new URL(req.url), clientIp(req, remote, config.trustProxy));
+    if (admitted instanceof Response) return admitted;
+    return (socket) => {
+      const events = attachSocket(relay, socket, admitted.ip, admitted.relayUrl);
+      return {
+        open: events.open,
+        message: events.message,
+        binary: events.message,
+        closed() {
+          admitted.release();
+          events.closed();
+        },
+      };
+    };
+  };
+
   const fetch = (req: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
     let url: URL;
     try {
@@ -104,34 +146,19 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
       return fetch(new Request(url, { method: "GET", headers: req.headers }), info);
     }
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
-      if (url.pathname !== "/") return new Response("Not found", { status: 404 });
-      if (closing) {
-        return new Response("Shutting down", { status: 503, headers: { "retry-after": "5" } });
-      }
-      // remoteAddr is gone once the request is upgraded: read it first.
-      const ip = clientIp(req, info, config.trustProxy);
-      // Refused before the upgrade, so an over-cap client costs no socket or relay state.
-      const release = config.connectionCapExempt.includes(ip)
-        ? () => {}
-        : ipConnections.acquire(ip);
-      if (!release) {
-        return new Response("Too many connections from your address", {
-          status: 429,
-          headers: { "retry-after": "10" },
-        });
-      }
-      const relayUrl = config.relayUrl ?? relayUrlFrom(req);
+      const admitted = admit(req, url, clientIp(req, info?.remoteAddr, config.trustProxy));
+      if (admitted instanceof Response) return admitted;
       let upgraded: { socket: WebSocket; response: Response };
       try {
         // The runtime pings a silent client at half the timeout and closes it at the timeout.
         upgraded = Deno.upgradeWebSocket(req, { idleTimeout: config.idleTimeoutSeconds });
       } catch {
-        release();
+        admitted.release();
         return new Response("Bad WebSocket upgrade", { status: 400 });
       }
-      upgraded.socket.addEventListener("close", release);
-      upgraded.socket.addEventListener("error", release);
-      attachSocket(relay, upgraded.socket, ip, relayUrl);
+      upgraded.socket.addEventListener("close", admitted.release);
+      upgraded.socket.addEventListener("error", admitted.release);
+      attachDenoSocket(relay, upgraded.socket, admitted.ip, admitted.relayUrl);
       return upgraded.response;
     }
     if (url.pathname === "/" && wantsNip11(req.headers.get("accept"))) {
@@ -157,6 +184,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
 
   return {
     fetch,
+    upgrade,
     relay,
     cluster,
     board,
@@ -209,7 +237,7 @@ export function relayUrlFrom(req: Request): string {
 /** The client IP: the remote address, or the last entry of the trusted proxy header if set. */
 export function clientIp(
   req: Request,
-  info: Deno.ServeHandlerInfo | undefined,
+  remote: Deno.Addr | undefined,
   trustedHeader: string | undefined,
 ): string {
   if (trustedHeader) {
@@ -219,7 +247,7 @@ export function clientIp(
     const forwarded = hostOnly(req.headers.get(trustedHeader)?.split(",").at(-1)?.trim() ?? "");
     if (forwarded) return forwarded;
   }
-  return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
+  return (remote as Deno.NetAddr | undefined)?.hostname ?? "unknown";
 }
 
 /** An address without the port some proxies append (`1.2.3.4:5678`, `[2001:db8::1]:443`). */

@@ -1,13 +1,15 @@
 /**
  * @module `deno task start`: validate the settings once, then run `deno serve --parallel` with one
- * isolate per core (DENO_JOBS=N picks N), forwarding signals so shutdown stays graceful.
+ * isolate per core (DENO_JOBS=N picks N), forwarding signals so shutdown stays graceful. On the
+ * corked transport each isolate listens on PORT itself (SO_REUSEPORT) and `deno serve`'s own
+ * listener, on a loopback port nobody is told of, stays idle.
  */
 import { loadConfigOrExit, startupWarnings } from "./config.ts";
 import { preflightOrExit, serveHostArg } from "./preflight.ts";
 
 const config = loadConfigOrExit();
 // deno serve would report these with a stack trace, or a Rust backtrace for a bad HOST.
-await preflightOrExit(config, true);
+const port = await preflightOrExit(config, true);
 for (const warning of startupWarnings(config)) console.warn(warning);
 const env: Record<string, string> = {};
 // deno serve reads DENO_JOBS raw and runs one isolate on anything but digits: pass on the number
@@ -16,6 +18,9 @@ const env: Record<string, string> = {};
 const jobs = Deno.env.get("DENO_JOBS")?.trim();
 if (jobs) env.DENO_JOBS = String(Number(jobs));
 if (config.kvPath === ":memory:") env.DENO_JOBS = "1";
+// Isolates sharing a port must be given the same one: PORT=0 is resolved here.
+const corked = config.transport === "corked";
+if (corked) env.PORT = String(port);
 
 const here = new URL(".", import.meta.url).pathname;
 const child = new Deno.Command(Deno.execPath(), {
@@ -24,9 +29,9 @@ const child = new Deno.Command(Deno.execPath(), {
     "--parallel",
     "-A",
     "--port",
-    String(config.port),
+    corked ? "0" : String(config.port),
     "--host",
-    serveHostArg(config.host),
+    corked ? "127.0.0.1" : serveHostArg(config.host),
     "serve.ts",
   ],
   cwd: here,

@@ -98,7 +98,7 @@ export class Connection implements ConnInfo {
   }
 
   /** Handle one incoming frame. */
-  async message(data: string | ArrayBuffer | Blob): Promise<void> {
+  async message(data: string | ArrayBuffer | Blob | Uint8Array): Promise<void> {
     if (typeof data !== "string") {
       return this.notice(reason("invalid", "binary frames are not supported, send JSON text"));
     }

@@ -1,20 +1,40 @@
-/** @module Binds a Deno WebSocket to a Connection, capping what a slow reader can make us buffer. */
+/**
+ * @module Binds a WebSocket (Deno's own, or the corked transport's) to a Connection, capping what
+ * a slow reader can make us buffer.
+ */
 import { Connection } from "./connection.ts";
 import type { Relay } from "./relay.ts";
 
-/** Attach a relay connection to an upgraded socket. */
+/** The socket a connection writes to. */
+export interface RelaySocket {
+  /** False once a close has started, from either side. */
+  readonly open: boolean;
+  /** Bytes sent but not yet written to the network. */
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code: number, reason?: string): void;
+}
+
+/** What the socket's events call. */
+export interface SocketEvents {
+  open(): void;
+  message(data: string | ArrayBuffer | Blob | Uint8Array): void;
+  closed(): void;
+}
+
+/** Attach a relay connection to an upgraded socket; the transport calls the returned events. */
 export function attachSocket(
   relay: Relay,
-  socket: WebSocket,
+  socket: RelaySocket,
   ip: string,
   relayUrl: string,
-): Connection {
+): SocketEvents {
   let closing = false;
   const conn = new Connection(
     relay,
     {
       send(data) {
-        if (socket.readyState !== WebSocket.OPEN || closing) return;
+        if (!socket.open || closing) return;
         if (socket.bufferedAmount > relay.config.maxBufferedBytes) {
           closing = true;
           socket.send(
@@ -37,10 +57,38 @@ export function attachSocket(
     ip,
     relayUrl,
   );
-  socket.onopen = () => conn.open();
-  socket.onmessage = (e) => void conn.message(e.data);
-  // The runtime may report a close twice (idle timeout path); Connection.close is idempotent.
-  socket.onclose = () => conn.close();
-  socket.onerror = () => conn.close();
-  return conn;
+  return {
+    open: () => conn.open(),
+    message: (data) => void conn.message(data),
+    // A transport may report a close twice (Deno's idle timeout path); close() is idempotent.
+    closed: () => conn.close(),
+  };
+}
+
+/** Attach a relay connection to Deno's own WebSocket. */
+export function attachDenoSocket(
+  relay: Relay,
+  ws: WebSocket,
+  ip: string,
+  relayUrl: string,
+): void {
+  const events = attachSocket(
+    relay,
+    {
+      get open() {
+        return ws.readyState === WebSocket.OPEN;
+      },
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+      send: (data) => ws.send(data),
+      close: (code, reason) => ws.close(code, reason),
+    },
+    ip,
+    relayUrl,
+  );
+  ws.onopen = events.open;
+  ws.onmessage = (e) => events.message(e.data);
+  ws.onclose = events.closed;
+  ws.onerror = events.closed;
 }

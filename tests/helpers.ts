@@ -2,6 +2,7 @@
 import { finalizeEvent, generateSecretKey, getPublicKey } from "nostr-tools";
 import { loadConfig } from "../config.ts";
 import { createNexus, type Nexus, openKv } from "../server.ts";
+import { serveNexus } from "../listen.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
 
 /** A relay running on 127.0.0.1 for one test. */
@@ -25,16 +26,11 @@ export async function startRelay(env: Record<string, string> = {}): Promise<Test
   const defaults = { NEXUS_AUTH: "off", NEXUS_RATE_LIMITS: "off" };
   const config = loadConfig((n) => ({ ...defaults, ...env, NEXUS_KV_PATH: kvPath })[n]);
   const nexus = createNexus(config, await openKv(kvPath));
-  const ac = new AbortController();
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen: () => {} },
-    nexus.fetch,
-  );
-  const port = server.addr.port;
+  const serving = serveNexus(nexus, config, { hostname: "127.0.0.1", port: 0 });
+  const port = serving.addr.port;
   const close = async () => {
     await nexus.close();
-    ac.abort();
-    await server.finished;
+    await serving.shutdown();
   };
   return {
     url: `ws://127.0.0.1:${port}`,

@@ -270,13 +270,11 @@ Deno.test("rate limit: X-Forwarded-For counts only when NEXUS_TRUST_PROXY is on"
 });
 
 Deno.test("clientIp: the trusted header's last entry, without a port; none when it is empty", () => {
-  const info = {
-    remoteAddr: { transport: "tcp", hostname: "10.9.9.9", port: 4000 },
-  } as Deno.ServeHandlerInfo;
+  const remote: Deno.NetAddr = { transport: "tcp", hostname: "10.9.9.9", port: 4000 };
   const ip = (xff: string | undefined, header: string | undefined = "x-forwarded-for") =>
     clientIp(
       new Request("http://relay/", { headers: xff === undefined ? {} : { [header]: xff } }),
-      info,
+      remote,
       header === "none" ? undefined : header,
     );
   assertEquals(ip("203.0.113.5"), "203.0.113.5");

@@ -18,21 +18,23 @@ Deno.test("deno serve --parallel: every subscriber on every isolate gets each ev
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let err = "";
-  let port = 0;
-  while (!port) {
+  const stderr = child.stderr.pipeTo(new WritableStream());
+  // Each isolate announces the port it shares with the others.
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while ((out.match(/relay listening on/g) ?? []).length < 2) {
     const { value, done } = await reader.read();
-    if (done) throw new Error("server exited: " + err);
-    err += value;
-    const m = /Listening on http:\/\/[^:]+:(\d+)/.exec(err);
-    if (m) port = Number(m[1]);
+    if (done) throw new Error("server exited: " + out);
+    out += value;
   }
-  assert(/Listening on \S+ with 2 threads/.test(err), err);
+  const ports = [...out.matchAll(/relay listening on ws:\/\/[^:]+:(\d+)/g)].map((m) => m[1]);
+  assertEquals(ports.length, 2, out);
+  assertEquals(ports[0], ports[1], "the isolates share one port");
+  const port = Number(ports[0]);
+  assert(port > 0, out);
   const drain = (async () => {
     while (!(await reader.read()).done) { /* keep the pipe flowing */ }
   })();
-  const stdout = child.stdout.pipeTo(new WritableStream());
   const url = `ws://127.0.0.1:${port}`;
   const agent = new Agent();
   // Sixteen connections land on both isolates with overwhelming probability.
@@ -62,7 +64,7 @@ Deno.test("deno serve --parallel: every subscriber on every isolate gets each ev
   assert(status.code === 0 || status.signal === "SIGTERM", `exit ${JSON.stringify(status)}`);
   for (const c of [...subs, ...pubs]) await c.close();
   await drain;
-  await stdout;
+  await stderr;
 });
 
 Deno.test("deno task start: a deno serve that does not exit after SIGTERM is killed within the deadline", async () => {
@@ -71,18 +73,21 @@ Deno.test("deno task start: a deno serve that does not exit after SIGTERM is kil
     args: ["run", "-A", "start.ts"],
     cwd: new URL("..", import.meta.url).pathname,
     env: { DENO_JOBS: "1", HOST: "127.0.0.1", PORT: "0", NEXUS_KV_PATH: `${dir}/kv.sqlite` },
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let err = "";
-  while (!/Listening on/.test(err)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("server exited: " + err);
-    err += value;
-  }
   const drain = (async () => {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) err += r.value;
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
+  })();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  for (let out = ""; !/relay listening/.test(out);) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error("server exited: " + err);
+    out += value;
+  }
+  const stdout = (async () => {
+    while (!(await lines.read()).done) { /* keep the pipe flowing */ }
   })();
   const pgrep = await new Deno.Command("pgrep", {
     args: ["-P", String(child.pid)],
@@ -109,6 +114,7 @@ Deno.test("deno task start: a deno serve that does not exit after SIGTERM is kil
   assert(Date.now() - t0 < 6000, `exited after ${Date.now() - t0} ms`);
   assertEquals(status.code, 1, "a forced exit is not reported as clean");
   await drain;
+  await stdout;
   assert(err.includes("still up"), err);
   // The stopped deno serve is gone too, not left behind.
   const left = await new Deno.Command("kill", { args: ["-0", String(serve)], stderr: "null" })

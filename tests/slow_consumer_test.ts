@@ -1,6 +1,6 @@
 /** A client that stops reading is told and disconnected; the relay's memory stays bounded. */
 import { assert, assertEquals } from "@std/assert";
-import { Agent, Client, startRelay } from "./helpers.ts";
+import { Agent, Client, startRelay, type TestRelay } from "./helpers.ts";
 import { spawnRelay, stopRelay } from "./process.ts";
 
 /** Open a WebSocket by hand over TCP so the test can stop reading from it entirely. */
@@ -178,16 +178,8 @@ Deno.test("a subscriber that never reads is closed when events reach it through 
   }
 });
 
-Deno.test("a slow reader the relay closed keeps its per-IP slot until its socket is gone", async () => {
-  // Deno cannot drop a socket whose peer never reads its close frame: the per-IP cap is what
-  // bounds such sockets, so the slot must be held until the socket really closes.
-  const r = await startRelay({
-    NEXUS_MAX_CONNECTIONS_PER_IP: "2",
-    NEXUS_CONNECTION_CAP_EXEMPT: "",
-    NEXUS_MAX_BUFFERED_BYTES: "65536",
-  });
-  const port = Number(new URL(r.url).port);
-  const slow = await rawSocket(port);
+/** Fill a never-reading socket's buffers until the relay closes it; returns the publisher. */
+async function overrunSlowReader(r: TestRelay, slow: Deno.TcpConn): Promise<Client> {
   await slow.write(frame(JSON.stringify(["REQ", "all", { kinds: [20001] }])));
   const pub = await Client.connect(r.url);
   await pub.until(() => r.nexus.relay.connections.size === 2);
@@ -201,26 +193,61 @@ Deno.test("a slow reader the relay closed keeps its per-IP slot until its socket
     for (const ok of await Promise.all(batch.map((ev) => pub.publish(ev)))) assert(ok[2], ok[3]);
   }
   assertEquals(r.nexus.relay.connections.size, 1, "the slow reader was never closed");
-  const upgrade = async () => {
-    const res = await fetch(r.http, {
-      headers: {
-        upgrade: "websocket",
-        connection: "Upgrade",
-        "sec-websocket-key": btoa("0123456789abcdef"),
-        "sec-websocket-version": "13",
-      },
-    });
-    await res.body?.cancel();
-    return res.status;
-  };
-  assertEquals(await upgrade(), 429, "a closed-but-lingering socket gave up its slot");
+  return pub;
+}
+
+/** A WebSocket upgrade's HTTP status. */
+async function upgradeStatus(r: TestRelay): Promise<number> {
+  const res = await fetch(r.http, {
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": btoa("0123456789abcdef"),
+      "sec-websocket-version": "13",
+    },
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+const slowReaderEnv = {
+  NEXUS_MAX_CONNECTIONS_PER_IP: "2",
+  NEXUS_CONNECTION_CAP_EXEMPT: "",
+  NEXUS_MAX_BUFFERED_BYTES: "65536",
+};
+
+Deno.test("deno transport: a slow reader the relay closed keeps its per-IP slot until its socket is gone", async () => {
+  // Deno's WebSocket cannot drop a socket whose peer never reads its close frame: the per-IP cap
+  // is what bounds such sockets, so the slot must be held until the socket really closes.
+  const r = await startRelay({ ...slowReaderEnv, NEXUS_TRANSPORT: "deno" });
+  const slow = await rawSocket(Number(new URL(r.url).port));
+  const pub = await overrunSlowReader(r, slow);
+  assertEquals(await upgradeStatus(r), 429, "a closed-but-lingering socket gave up its slot");
   slow.close();
   let status = 0;
   for (let i = 0; i < 100 && status !== 101; i++) {
-    status = await upgrade();
+    status = await upgradeStatus(r);
     if (status !== 101) await new Promise((res) => setTimeout(res, 50));
   }
   assertEquals(status, 101, "the slot was not freed once the socket closed");
+  await pub.close();
+  await r.close();
+});
+
+Deno.test("corked transport: a slow reader the relay closed is dropped soon, and its slot freed", async () => {
+  const r = await startRelay({ ...slowReaderEnv, NEXUS_TRANSPORT: "corked" });
+  const slow = await rawSocket(Number(new URL(r.url).port));
+  const pub = await overrunSlowReader(r, slow);
+  // The close frame waits behind unread data: the relay cuts the TCP connection 2 s after the
+  // close frame is out, or after 10 s in which the reader took nothing.
+  let status = await upgradeStatus(r);
+  assertEquals(status, 429, "the slot was freed before the socket was dropped");
+  for (let i = 0; i < 300 && status !== 101; i++) {
+    await new Promise((res) => setTimeout(res, 50));
+    status = await upgradeStatus(r);
+  }
+  assertEquals(status, 101, "the socket of a client that never reads was never dropped");
+  slow.close();
   await pub.close();
   await r.close();
 });

@@ -38,8 +38,14 @@ const enum State {
 }
 
 const encoder = new TextEncoder();
-/** A write buffer that grew past this is not kept for reuse. */
-const KEEP_BUFFER_BYTES = 256 * 1024;
+const EMPTY = new Uint8Array(0);
+/**
+ * Buffers are small until traffic needs more, since every idle connection holds its read buffer
+ * (10,000 of them are meant to fit in 30 KiB each).
+ */
+const SMALL_READ_BYTES = 2048;
+const LARGE_READ_BYTES = 64 * 1024;
+const MIN_WRITE_BYTES = 4096;
 
 /** One accepted WebSocket connection. */
 export class CorkedSocket {
@@ -49,7 +55,6 @@ export class CorkedSocket {
   /** Frames waiting for the next write, and their total size. */
   #out: Uint8Array;
   #outLen = 0;
-  #spare: Uint8Array | undefined;
   #inFlight = 0;
   #writing = false;
   #flushQueued = false;
@@ -73,7 +78,7 @@ export class CorkedSocket {
     this.#reader = new FrameReader(options.maxMessageBytes);
     this.#closeWaitMs = options.closeWaitMs ?? 2000;
     this.#stallMs = options.stallMs ?? 10_000;
-    this.#out = new Uint8Array(16 * 1024);
+    this.#out = EMPTY;
   }
 
   /** True until a close starts, from either side. */
@@ -90,7 +95,9 @@ export class CorkedSocket {
   start(handlers: SocketHandlers, initial?: Uint8Array): void {
     this.#handlers = handlers;
     handlers.open();
-    this.#read(initial).catch(() => this.#end());
+    // Taken here, not in #read, whose suspended frame would hold the handshake's buffer for good.
+    if (initial?.length) this.#take(initial);
+    this.#read().catch(() => this.#end());
   }
 
   /** Queue a text message. */
@@ -137,13 +144,15 @@ export class CorkedSocket {
     }, Math.min(250, this.#closeWaitMs));
   }
 
-  async #read(initial: Uint8Array | undefined): Promise<void> {
-    if (initial?.length) this.#take(initial);
-    const buf = new Uint8Array(64 * 1024);
+  async #read(): Promise<void> {
+    const small = new Uint8Array(SMALL_READ_BYTES);
+    let buf = small;
     while (this.#state !== State.Closed) {
       const n = await this.conn.read(buf);
       if (n === null) break;
       this.#take(buf.subarray(0, n));
+      // A full read means more is waiting: read large until a read comes back short.
+      buf = n === buf.length ? (buf === small ? new Uint8Array(LARGE_READ_BYTES) : buf) : small;
     }
     this.#end();
   }
@@ -198,7 +207,7 @@ export class CorkedSocket {
     if (this.#state === State.Closed) return;
     const need = this.#outLen + bytes.length;
     if (need > this.#out.length) {
-      const grown = new Uint8Array(Math.max(need, this.#out.length * 2));
+      const grown = new Uint8Array(Math.max(need, this.#out.length * 2, MIN_WRITE_BYTES));
       grown.set(this.#out.subarray(0, this.#outLen));
       this.#out = grown;
     }
@@ -225,9 +234,8 @@ export class CorkedSocket {
       while (this.#outLen > 0 && this.#state !== State.Closed) {
         const chunk = this.#out.subarray(0, this.#outLen);
         this.#inFlight = chunk.length;
-        // Frames sent during the write go to another buffer.
-        this.#out = this.#spare ?? new Uint8Array(16 * 1024);
-        this.#spare = undefined;
+        // Frames sent during the write go to a new buffer; an idle socket holds none.
+        this.#out = EMPTY;
         this.#outLen = 0;
         let off = 0;
         while (off < chunk.length) {
@@ -239,9 +247,6 @@ export class CorkedSocket {
           if (this.#written >= this.#closeMark && !this.#closeSentAt) {
             this.#closeSentAt = this.#lastProgress;
           }
-        }
-        if (chunk.buffer.byteLength <= KEEP_BUFFER_BYTES) {
-          this.#spare = new Uint8Array(chunk.buffer as ArrayBuffer);
         }
       }
     } finally {
