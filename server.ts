@@ -14,7 +14,7 @@ import { Relay } from "./relay/relay.ts";
 import { reason } from "./relay/reason.ts";
 import { statsChannelName, StatsHub } from "./relay/stats_hub.ts";
 import { attachDenoSocket, attachSocket } from "./relay/websocket.ts";
-import type { UpgradeDecision } from "./transport/listener.ts";
+import { chosenProtocol, type UpgradeDecision } from "./transport/listener.ts";
 import { Cluster } from "./relay/cluster.ts";
 
 /** A running isolate of Nexus. */
@@ -151,7 +151,10 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
       let upgraded: { socket: WebSocket; response: Response };
       try {
         // The runtime pings a silent client at half the timeout and closes it at the timeout.
-        upgraded = Deno.upgradeWebSocket(req, { idleTimeout: config.idleTimeoutSeconds });
+        upgraded = Deno.upgradeWebSocket(req, {
+          idleTimeout: config.idleTimeoutSeconds,
+          protocol: chosenProtocol(req),
+        });
       } catch {
         admitted.release();
         return new Response("Bad WebSocket upgrade", { status: 400 });

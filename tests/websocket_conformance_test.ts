@@ -143,18 +143,23 @@ class RawWs {
   private constructor(readonly conn: Deno.TcpConn) {}
 
   /** Open a TCP connection to the relay and upgrade it; fails unless the answer is complete. */
-  static async open(r: TestRelay): Promise<RawWs> {
+  static async open(r: TestRelay, extraHeaders = "", eol = "\r\n"): Promise<RawWs> {
     const port = Number(new URL(r.url).port);
     const ws = new RawWs(await Deno.connect({ hostname: "127.0.0.1", port }));
     try {
       ws.conn.setNoDelay(true);
       await ws.write(encoder.encode(
-        "GET / HTTP/1.1\r\n" +
-          `Host: 127.0.0.1:${port}\r\n` +
-          "Upgrade: websocket\r\n" +
-          "Connection: Upgrade\r\n" +
-          `Sec-WebSocket-Key: ${ws.key}\r\n` +
-          "Sec-WebSocket-Version: 13\r\n\r\n",
+        [
+          "GET / HTTP/1.1",
+          `Host: 127.0.0.1:${port}`,
+          "Upgrade: websocket",
+          "Connection: Upgrade",
+          `Sec-WebSocket-Key: ${ws.key}`,
+          "Sec-WebSocket-Version: 13",
+          ...(extraHeaders ? [extraHeaders] : []),
+          "",
+          "",
+        ].join(eol),
       ));
       await ws.#readHead();
     } catch (err) {
@@ -582,4 +587,67 @@ for (const transport of ["deno", "corked"]) {
       assertEquals(typeof await stats.json(), "object");
     }
   });
+
+  wsTest("a client offering subprotocols gets its first one named in the 101", async ({ r }) => {
+    const ws = await RawWs.open(r, "Sec-WebSocket-Protocol: nostr, other");
+    assertEquals(ws.status, 101);
+    assertEquals(ws.headers.get("sec-websocket-protocol"), "nostr");
+  });
+
+  wsTest("a handshake with bare LF line endings is upgraded", async ({ r }) => {
+    const ws = await RawWs.open(r, "", "\n");
+    assertEquals(ws.status, 101);
+  });
+
+  wsTest("a header with a space before its colon is refused with 400", async ({ r }) => {
+    const ws = await RawWs.open(r, "X-Bad : value");
+    assertEquals(ws.status, 400);
+  });
+
+  wsTest("connections reset before they were accepted do not stop the listener", async ({ r }) => {
+    const port = new URL(r.url).port;
+    // Only a peer that resets (SO_LINGER 0) makes accept() fail; Deno cannot send a reset itself.
+    const py = "import socket,struct,sys\nfor i in range(20):\n" +
+      "  s=socket.create_connection(('127.0.0.1',int(sys.argv[1])))\n" +
+      "  s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack('ii',1,0))\n  s.close()\n";
+    const out = await new Deno.Command("python3", { args: ["-c", py, port] }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    await new Promise((res) => setTimeout(res, 200));
+    for (let i = 0; i < 5; i++) {
+      const ws = await RawWs.ready(r);
+      await ws.close();
+    }
+  });
+
+  wsTest(
+    "plain HTTP: a connection the server closed is closed, not left half-open",
+    async ({ r }) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(r.url).port) });
+      try {
+        await conn.write(encoder.encode(
+          "GET /api/stats HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n",
+        ));
+        const buf = new Uint8Array(65536);
+        let text = "";
+        for (let n; (n = await conn.read(buf)) !== null;) {
+          text += decoder.decode(buf.subarray(0, n));
+        }
+        assertMatch(text, /^HTTP\/1\.1 200/);
+        // A fully closed peer answers a write with a reset; a half-open one would take it.
+        await conn.write(encoder.encode("x")).catch(() => 0);
+        await new Promise((res) => setTimeout(res, 200));
+        let reset = false;
+        try {
+          await conn.write(encoder.encode("y"));
+          await conn.read(buf);
+        } catch (err) {
+          reset = err instanceof Deno.errors.ConnectionReset ||
+            err instanceof Deno.errors.BrokenPipe;
+        }
+        assert(reset, "the relay kept its end of the connection open");
+      } finally {
+        conn.close();
+      }
+    },
+  );
 }

@@ -46,6 +46,8 @@ const EMPTY = new Uint8Array(0);
 const SMALL_READ_BYTES = 2048;
 const LARGE_READ_BYTES = 64 * 1024;
 const MIN_WRITE_BYTES = 4096;
+/** Pings are not answered while this much is waiting to be written. */
+const PONG_QUEUE_LIMIT = 64 * 1024;
 
 /** One accepted WebSocket connection. */
 export class CorkedSocket {
@@ -121,8 +123,13 @@ export class CorkedSocket {
   /** Start the closing handshake; the TCP connection ends when the peer answers or after a wait. */
   close(code: number = CloseCode.normal, reason = ""): void {
     if (this.#state !== State.Open) return;
+    this.#startClose(closePayload(code, reason));
+  }
+
+  /** Queue a close frame and start watching for the end of the connection. */
+  #startClose(payload: Uint8Array): void {
     this.#state = State.Closing;
-    this.#frame(Op.close, closePayload(code, reason));
+    this.#frame(Op.close, payload);
     this.#closeMark = this.#queued;
     this.#lastProgress = Date.now();
     this.#watchClose();
@@ -181,15 +188,18 @@ export class CorkedSocket {
         if (this.#state === State.Open) this.#handlers?.binary(m.data);
         return;
       case "ping":
-        if (this.#state === State.Open) this.#frame(Op.pong, m.data);
+        // A peer that pings without reading must not grow our queue: a later pong will do.
+        if (this.#state === State.Open && this.#outLen < PONG_QUEUE_LIMIT) {
+          this.#frame(Op.pong, m.data);
+        }
         return;
       case "pong":
         return;
       case "close":
         if (this.#state === State.Open) {
           // Echo the code (RFC 6455 section 5.5.1), then end once it is written.
-          this.#state = State.Closing;
-          this.#frame(Op.close, m.code === undefined ? new Uint8Array(0) : closePayload(m.code));
+          // Watched too: a peer that closes but reads nothing would keep the echo queued forever.
+          this.#startClose(m.code === undefined ? EMPTY : closePayload(m.code));
           this.#endAfterFlush = true;
           this.#flushSoon();
         } else {

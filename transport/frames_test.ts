@@ -124,3 +124,13 @@ Deno.test("frameHeader and closePayload: the three length forms; a reason cut wh
   assert(long.length <= 125);
   assertEquals(new TextDecoder("utf-8", { fatal: true }).decode(long.subarray(2)).length, 61);
 });
+
+Deno.test("FrameReader: a message of a thousand one-byte fragments", () => {
+  const parts = [clientFrame(Op.text, encoder.encode("a"), false)];
+  for (let i = 0; i < 998; i++) {
+    parts.push(clientFrame(Op.continuation, encoder.encode("b"), false));
+  }
+  parts.push(clientFrame(Op.continuation, encoder.encode("c")));
+  const got = new FrameReader(1000).push(concat(...parts));
+  assertEquals(got, [{ type: "text", data: "a" + "b".repeat(998) + "c" }]);
+});

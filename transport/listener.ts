@@ -37,6 +37,8 @@ export interface CorkedListener {
 }
 
 const HEAD_MAX_BYTES = 16 * 1024;
+const ACCEPT_RETRY_MS = 100;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEAD_TIMEOUT_MS = 10_000;
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const encoder = new TextEncoder();
@@ -68,18 +70,30 @@ export function listenCorked(options: CorkedListenerOptions): CorkedListener {
       }
     }, Math.max(250, Math.min(5000, idle / 4)))
     : undefined;
+  let closed = false;
   (async () => {
-    for await (const conn of listener) {
+    while (!closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (closed || err instanceof Deno.errors.BadResource) return;
+        // A peer that reset before its accept (NotConnected), or no file descriptors left: the
+        // listener itself is fine. Out of descriptors, wait for some to be freed.
+        if (!(err instanceof Deno.errors.NotConnected)) await delay(ACCEPT_RETRY_MS);
+        continue;
+      }
       handle(conn, options, sockets, onClosed).catch(() => {
         try {
           conn.close();
         } catch { /* already closed */ }
       });
     }
-  })().catch(() => {/* listener closed */});
+  })();
   return {
     addr: listener.addr as Deno.NetAddr,
     close() {
+      closed = true;
       clearInterval(sweep);
       try {
         listener.close();
@@ -111,9 +125,11 @@ async function handle(
   conn.setNoDelay(true);
   const socket = new CorkedSocket(conn, { maxMessageBytes: options.maxMessageBytes });
   const accept = await acceptKey(req.headers.get("sec-websocket-key")!);
+  const protocol = chosenProtocol(req);
   socket.writeRaw(encoder.encode(
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      `Sec-WebSocket-Accept: ${accept}\r\n` +
+      (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : "") + "\r\n",
   ));
   sockets.add(socket);
   const handlers = decision(socket);
@@ -148,11 +164,17 @@ async function readHead(
       if (n === null) return undefined;
       const from = Math.max(0, len - 3);
       len += n;
-      for (let i = from; i + 3 < len; i++) {
-        if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
-          const text = new TextDecoder().decode(bytes.subarray(0, i));
-          return { text, bytes: bytes.subarray(0, len), end: i + 4 };
-        }
+      // The blank line ends the head: CRLF CRLF, or bare LFs, which RFC 9112 lets a server accept.
+      for (let i = from; i + 1 < len; i++) {
+        if (bytes[i] !== 10) continue;
+        const end = bytes[i + 1] === 10
+          ? i + 2
+          : bytes[i + 1] === 13 && bytes[i + 2] === 10
+          ? i + 3
+          : 0;
+        if (!end) continue;
+        const text = new TextDecoder().decode(bytes.subarray(0, i)).replace(/\r$/, "");
+        return { text, bytes: bytes.subarray(0, len), end };
       }
     }
     // Too long for a WebSocket handshake: let the HTTP server answer it.
@@ -170,15 +192,17 @@ async function readHead(
  * Anything else, well-formed or not, is the HTTP server's to answer.
  */
 export function upgradeRequest(head: string, hostname: string, port: number): Request | undefined {
-  const lines = head.split("\r\n");
+  const lines = head.split(/\r?\n/);
   const m = /^GET (\S+) HTTP\/1\.1$/.exec(lines[0] ?? "");
   if (!m) return undefined;
   const headers = new Headers();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(":");
-    if (colon <= 0) return undefined;
+    const name = line.slice(0, colon);
+    // No space before the colon (RFC 9112 section 5.1): such a head is the HTTP server's to refuse.
+    if (colon <= 0 || !TOKEN.test(name)) return undefined;
     try {
-      headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+      headers.append(name, line.slice(colon + 1).trim());
     } catch {
       return undefined;
     }
@@ -201,6 +225,15 @@ export function upgradeRequest(head: string, hostname: string, port: number): Re
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The subprotocol to answer with: the client's first. Nostr defines none, but browsers and the
+ * `ws` package fail a connection whose 101 does not name one they offered.
+ */
+export function chosenProtocol(req: Request): string | undefined {
+  const first = req.headers.get("sec-websocket-protocol")?.split(",")[0]?.trim();
+  return first && TOKEN.test(first) ? first : undefined;
 }
 
 /** Sec-WebSocket-Accept for a client's key. */
@@ -241,7 +274,11 @@ async function passOn(
   options.passed?.set(port, conn.remoteAddr as Deno.NetAddr);
   try {
     await writeAll(upstream, first);
-    await Promise.all([pump(conn, upstream), pump(upstream, conn)]);
+    // Once the HTTP server has ended its side it is done with the connection: so are we, rather
+    // than wait for a client that may hold its socket open.
+    const clientSide = pump(conn, upstream);
+    await pump(upstream, conn);
+    void clientSide;
   } finally {
     options.passed?.delete(port);
     for (const c of [conn, upstream]) {
@@ -265,6 +302,10 @@ async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
   try {
     await to.closeWrite();
   } catch { /* already closed */ }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

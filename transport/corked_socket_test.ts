@@ -1,0 +1,79 @@
+import { assert, assertEquals } from "@std/assert";
+import { CorkedSocket } from "./corked_socket.ts";
+import { frameHeader, Op } from "./frames.ts";
+
+/** A CorkedSocket on one end of a real loopback TCP connection, a raw client on the other. */
+async function pair(stallMs?: number): Promise<{ socket: CorkedSocket; client: Deno.TcpConn }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [server, client] = await Promise.all([
+    listener.accept(),
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+  ]);
+  listener.close();
+  const socket = new CorkedSocket(server, { maxMessageBytes: 1 << 20, closeWaitMs: 100, stallMs });
+  return { socket, client };
+}
+
+/** A masked client frame (mask of zeros keeps the payload as is). */
+function clientFrame(op: number, payload: Uint8Array): Uint8Array {
+  const head = frameHeader(op, payload.length);
+  head[1]! |= 0x80;
+  const out = new Uint8Array(head.length + 4 + payload.length);
+  out.set(head);
+  out.set(payload, head.length + 4);
+  return out;
+}
+
+Deno.test("CorkedSocket: frames sent in one turn go out in one write, in order", async () => {
+  const { socket, client } = await pair();
+  let closed = false;
+  socket.start({ open() {}, message() {}, binary() {}, closed: () => closed = true });
+  for (let i = 0; i < 100; i++) socket.send(`message ${i}`);
+  const expected = 100 * 2 + Array.from({ length: 100 }, (_, i) => `message ${i}`.length)
+    .reduce((a, b) => a + b);
+  const buf = new Uint8Array(65536);
+  let got = 0;
+  const first = await client.read(buf);
+  got += first ?? 0;
+  assertEquals(got, expected, "all 100 frames came in the first read");
+  assertEquals(buf[0], 0x81);
+  assertEquals(new TextDecoder().decode(buf.subarray(2, 11)), "message 0");
+  client.close();
+  while (!closed) await new Promise((r) => setTimeout(r, 10));
+});
+
+Deno.test("CorkedSocket: a peer that pings without reading does not grow the queue", async () => {
+  const { socket, client } = await pair();
+  let closed = false;
+  socket.start({ open() {}, message() {}, binary() {}, closed: () => closed = true });
+  const ping = clientFrame(Op.ping, new Uint8Array(125));
+  const batch = new Uint8Array(ping.length * 1000);
+  for (let i = 0; i < 1000; i++) batch.set(ping, i * ping.length);
+  // 20 MB of pings: their pongs outgrow the kernel's buffers, since this client reads nothing.
+  let maxQueued = 0;
+  for (let i = 0; i < 160; i++) {
+    for (let off = 0; off < batch.length;) off += await client.write(batch.subarray(off));
+    maxQueued = Math.max(maxQueued, socket.bufferedAmount);
+  }
+  assert(maxQueued > 0, "no pong was ever queued");
+  assert(maxQueued < 256 * 1024, `pongs queued up to ${maxQueued} bytes`);
+  client.close();
+  while (!closed) await new Promise((r) => setTimeout(r, 10));
+});
+
+Deno.test("CorkedSocket: a peer that sends close but reads nothing is cut once writes stall", async () => {
+  const { socket, client } = await pair(300);
+  let closed = false;
+  socket.start({ open() {}, message() {}, binary() {}, closed: () => closed = true });
+  // More than the kernel's buffers take: the echo of the close frame stays queued behind it.
+  const big = "x".repeat(1 << 20);
+  for (let i = 0; i < 40; i++) socket.send(big);
+  await new Promise((r) => setTimeout(r, 100));
+  assert(socket.bufferedAmount > 0, "everything was written: the test needs a stalled queue");
+  for (let off = 0, f = clientFrame(Op.close, Uint8Array.of(0x03, 0xe8)); off < f.length;) {
+    off += await client.write(f.subarray(off));
+  }
+  for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 20));
+  assert(closed, "the socket was still open 2 s after the stall limit");
+  client.close();
+});
