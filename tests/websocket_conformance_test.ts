@@ -373,8 +373,8 @@ function signedNote(content: string) {
 /** What a test body gets: the relay, and a way to open raw sockets closed for it afterwards. */
 interface Ctx {
   r: TestRelay;
-  /** Connect and upgrade, without reading anything. */
-  open(): Promise<RawWs>;
+  /** Connect and upgrade (with extra header lines, or other line endings), reading no frame. */
+  open(extraHeaders?: string, eol?: string): Promise<RawWs>;
   /** Connect, upgrade and read the AUTH greeting. */
   ready(): Promise<RawWs>;
 }
@@ -389,7 +389,7 @@ for (const transport of ["deno", "corked"]) {
       try {
         await fn({
           r,
-          open: async () => track(await RawWs.open(r)),
+          open: async (extra, eol) => track(await RawWs.open(r, extra, eol)),
           ready: async () => track(await RawWs.ready(r)),
         });
       } finally {
@@ -588,36 +588,36 @@ for (const transport of ["deno", "corked"]) {
     }
   });
 
-  wsTest("a client offering subprotocols gets its first one named in the 101", async ({ r }) => {
-    const ws = await RawWs.open(r, "Sec-WebSocket-Protocol: nostr, other");
+  wsTest("a client offering subprotocols gets its first one named in the 101", async (c) => {
+    const ws = await c.open("Sec-WebSocket-Protocol: nostr, other");
     assertEquals(ws.status, 101);
     assertEquals(ws.headers.get("sec-websocket-protocol"), "nostr");
   });
 
-  wsTest("a handshake with bare LF line endings is upgraded", async ({ r }) => {
-    const ws = await RawWs.open(r, "", "\n");
+  wsTest("a handshake with bare LF line endings is upgraded", async (c) => {
+    const ws = await c.open("", "\n");
     assertEquals(ws.status, 101);
   });
 
-  wsTest("a header with a space before its colon is refused with 400", async ({ r }) => {
-    const ws = await RawWs.open(r, "X-Bad : value");
+  wsTest("a header with a space before its colon is refused with 400", async (c) => {
+    const ws = await c.open("X-Bad : value");
     assertEquals(ws.status, 400);
   });
 
-  wsTest("connections reset before they were accepted do not stop the listener", async ({ r }) => {
-    const port = new URL(r.url).port;
-    // Only a peer that resets (SO_LINGER 0) makes accept() fail; Deno cannot send a reset itself.
-    const py = "import socket,struct,sys\nfor i in range(20):\n" +
-      "  s=socket.create_connection(('127.0.0.1',int(sys.argv[1])))\n" +
-      "  s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack('ii',1,0))\n  s.close()\n";
-    const out = await new Deno.Command("python3", { args: ["-c", py, port] }).output();
-    assert(out.success, new TextDecoder().decode(out.stderr));
-    await new Promise((res) => setTimeout(res, 200));
-    for (let i = 0; i < 5; i++) {
-      const ws = await RawWs.ready(r);
-      await ws.close();
-    }
-  });
+  wsTest(
+    "connections reset before they were accepted do not stop the listener",
+    async ({ r, ready }) => {
+      const port = new URL(r.url).port;
+      // Only a peer that resets (SO_LINGER 0) makes accept() fail; Deno cannot send a reset itself.
+      const py = "import socket,struct,sys\nfor i in range(20):\n" +
+        "  s=socket.create_connection(('127.0.0.1',int(sys.argv[1])))\n" +
+        "  s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack('ii',1,0))\n  s.close()\n";
+      const out = await new Deno.Command("python3", { args: ["-c", py, port] }).output();
+      assert(out.success, new TextDecoder().decode(out.stderr));
+      await new Promise((res) => setTimeout(res, 200));
+      for (let i = 0; i < 5; i++) await (await ready()).close();
+    },
+  );
 
   wsTest(
     "plain HTTP: a connection the server closed is closed, not left half-open",
