@@ -27,6 +27,7 @@ Deno.test("loadConfig() defaults match the README", () => {
   assertEquals(c.feedTtlSeconds, 600);
   assertEquals(c.hotEvents, 100_000);
   assertEquals(c.hotBelowMax, 1_000_000);
+  assertEquals(c.transport, "corked");
   assert(Object.isFrozen(c));
 });
 
@@ -55,6 +56,7 @@ Deno.test("loadConfig() reads each variable", () => {
     "default limit follows a lower max",
   );
   assertEquals(load({ DENO_DEPLOYMENT_ID: "x" }).kvPath, undefined, "Deploy uses the platform KV");
+  assertEquals(load({ NEXUS_TRANSPORT: "deno" }).transport, "deno");
 });
 
 Deno.test("loadConfig() throws a ConfigError naming the variable for each bad value", () => {
@@ -80,6 +82,7 @@ Deno.test("loadConfig() throws a ConfigError naming the variable for each bad va
     ["NEXUS_FEED_TTL_SECONDS", "1"],
     ["DENO_JOBS", "abc"],
     ["DENO_JOBS", "0"],
+    ["NEXUS_TRANSPORT", "uws"],
   ];
   for (const [name, value] of bad) {
     const err = assertThrows(() => load({ [name]: value }), ConfigError);
