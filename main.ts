@@ -1,6 +1,7 @@
 /**
- * @module Plain `Deno.serve` entry point, for platforms that run a file directly (Deno Deploy)
- * and for one-isolate runs. `deno task start` uses start.ts, one isolate per core.
+ * @module One-isolate entry point, for platforms that run a file directly (Deno Deploy, where it
+ * is plain `Deno.serve`), `deno task dev` and one-isolate runs. `deno task start` uses start.ts,
+ * one isolate per core.
  */
 import { loadConfigOrExit, startupWarnings } from "./config.ts";
 import { serveNexus, type Serving } from "./listen.ts";
