@@ -14,6 +14,9 @@ export interface Serving {
   shutdown(): Promise<void>;
 }
 
+/** How long a shutdown waits for corked sockets to finish their closing handshakes. */
+const SHUTDOWN_WAIT_MS = 2500;
+
 /** Where and how to serve. */
 export interface ServeOptions {
   hostname: string;
@@ -79,7 +82,14 @@ export function serveNexus(
     addr: listener.addr,
     async shutdown() {
       listener.close();
-      await Promise.all([http.shutdown(), listener.drained()]);
+      // Sockets get the close wait to answer; one that stopped reading is not waited on further,
+      // so a shutdown ends well inside start.ts's deadline.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new Promise<void>((r) => timer = setTimeout(r, SHUTDOWN_WAIT_MS));
+      await Promise.race([listener.drained(), waited]);
+      clearTimeout(timer);
+      listener.terminate();
+      await http.shutdown();
     },
   };
 }

@@ -38,6 +38,8 @@ const CORS = {
 };
 
 const BOARD_REFRESH_MS = 30_000;
+/** How long Deno's WebSocket may stay unopened after its upgrade before its per-IP slot is freed. */
+const UPGRADE_OPEN_TIMEOUT_MS = 10_000;
 
 export { openKv } from "./kv/open_kv.ts";
 
@@ -159,9 +161,17 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
         admitted.release();
         return new Response("Bad WebSocket upgrade", { status: 400 });
       }
-      upgraded.socket.addEventListener("close", admitted.release);
-      upgraded.socket.addEventListener("error", admitted.release);
-      attachDenoSocket(relay, upgraded.socket, admitted.ip, admitted.relayUrl);
+      const { socket } = upgraded;
+      socket.addEventListener("close", admitted.release);
+      socket.addEventListener("error", admitted.release);
+      // A client that resets before the 101 reaches it leaves Deno's socket CONNECTING for good,
+      // firing neither event: its slot would never come back.
+      const unopened = setTimeout(() => {
+        if (socket.readyState === WebSocket.CONNECTING) admitted.release();
+      }, UPGRADE_OPEN_TIMEOUT_MS);
+      socket.addEventListener("open", () => clearTimeout(unopened));
+      socket.addEventListener("close", () => clearTimeout(unopened));
+      attachDenoSocket(relay, socket, admitted.ip, admitted.relayUrl);
       return upgraded.response;
     }
     if (url.pathname === "/" && wantsNip11(req.headers.get("accept"))) {

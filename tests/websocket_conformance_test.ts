@@ -651,3 +651,23 @@ for (const transport of ["deno", "corked"]) {
     },
   );
 }
+
+Deno.test("websocket (corked): a connection that never sends its request head does not outlive the relay", async () => {
+  const r = await startRelay({ NEXUS_TRANSPORT: "corked" });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(r.url).port) });
+  try {
+    await new Promise((res) => setTimeout(res, 100));
+    // Without the listener closing it, its head read and 10 s timer stay pending (the test's
+    // sanitizers report them) and keep a shut-down isolate alive.
+    await r.dispose();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ended = await Promise.race([
+      conn.read(new Uint8Array(16)).catch(() => null).then((n) => n === null),
+      new Promise<false>((res) => timer = setTimeout(() => res(false), 2000)),
+    ]);
+    clearTimeout(timer);
+    assert(ended, "the relay kept a connection that had sent no head open after shutting down");
+  } finally {
+    conn.close();
+  }
+});

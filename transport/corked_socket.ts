@@ -120,6 +120,11 @@ export class CorkedSocket {
     this.#queue(bytes);
   }
 
+  /** Cut the TCP connection now, without a closing handshake. */
+  terminate(): void {
+    this.#end();
+  }
+
   /** Start the closing handshake; the TCP connection ends when the peer answers or after a wait. */
   close(code: number = CloseCode.normal, reason = ""): void {
     if (this.#state !== State.Open) return;

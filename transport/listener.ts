@@ -34,10 +34,19 @@ export interface CorkedListener {
   close(): void;
   /** Resolves once no socket of this listener is open. */
   drained(): Promise<void>;
+  /** Cut every socket's TCP connection now (the end of a shutdown that waited long enough). */
+  terminate(): void;
 }
 
 const HEAD_MAX_BYTES = 16 * 1024;
 const ACCEPT_RETRY_MS = 100;
+/** Reason phrases of the refusals an upgrade can get. */
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  404: "Not Found",
+  429: "Too Many Requests",
+  503: "Service Unavailable",
+};
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEAD_TIMEOUT_MS = 10_000;
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -51,6 +60,8 @@ export function listenCorked(options: CorkedListenerOptions): CorkedListener {
     ...(options.reusePort ? { reusePort: true } : {}),
   });
   const sockets = new Set<CorkedSocket>();
+  /** Connections still sending their request head: closed with the listener, or they hold it. */
+  const arriving = new Set<Deno.TcpConn>();
   let waiters: Array<() => void> = [];
   const onClosed = (socket: CorkedSocket) => {
     sockets.delete(socket);
@@ -83,7 +94,9 @@ export function listenCorked(options: CorkedListenerOptions): CorkedListener {
         if (!(err instanceof Deno.errors.NotConnected)) await delay(ACCEPT_RETRY_MS);
         continue;
       }
-      handle(conn, options, sockets, onClosed).catch(() => {
+      arriving.add(conn);
+      handle(conn, options, sockets, onClosed, () => arriving.delete(conn)).catch(() => {
+        arriving.delete(conn);
         try {
           conn.close();
         } catch { /* already closed */ }
@@ -98,6 +111,15 @@ export function listenCorked(options: CorkedListenerOptions): CorkedListener {
       try {
         listener.close();
       } catch { /* already closed */ }
+      for (const conn of arriving) {
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      }
+      arriving.clear();
+    },
+    terminate() {
+      for (const socket of sockets) socket.terminate();
     },
     drained: () =>
       sockets.size === 0 ? Promise.resolve() : new Promise<void>((r) => waiters.push(r)),
@@ -110,8 +132,10 @@ async function handle(
   options: CorkedListenerOptions,
   sockets: Set<CorkedSocket>,
   onClosed: (socket: CorkedSocket) => void,
+  arrived: () => void,
 ): Promise<void> {
   const head = await readHead(conn);
+  arrived();
   if (!head) return conn.close();
   const req = upgradeRequest(head.text, options.hostname, options.port);
   if (!req) return passOn(conn, head.bytes, options);
@@ -245,7 +269,7 @@ async function acceptKey(key: string): Promise<string> {
 /** A refusal as HTTP/1.1 bytes; the connection closes after it. */
 async function responseBytes(res: Response): Promise<Uint8Array> {
   const body = new Uint8Array(await res.arrayBuffer());
-  let head = `HTTP/1.1 ${res.status} ${res.statusText || "Error"}\r\n`;
+  let head = `HTTP/1.1 ${res.status} ${res.statusText || STATUS_TEXT[res.status] || "Error"}\r\n`;
   for (const [k, v] of res.headers) head += `${k}: ${v}\r\n`;
   head += `content-length: ${body.length}\r\nconnection: close\r\n\r\n`;
   const out = new Uint8Array(encoder.encode(head).length + body.length);
