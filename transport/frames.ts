@@ -56,14 +56,25 @@ function validCloseCode(code: number): boolean {
     (code >= 3000 && code <= 4999);
 }
 
+/** A frame being read: `payload` holds its first `got` of `len` bytes. */
+interface Frame {
+  fin: boolean;
+  op: number;
+  mask: Uint8Array;
+  len: number;
+  payload: Uint8Array;
+  got: number;
+}
+
+const INITIAL_PAYLOAD_BYTES = 4096;
+
 /** Reads client frames from a byte stream, chunk by chunk. */
 export class FrameReader {
   /** Bytes of a frame header not yet complete (at most 14). */
   #head = new Uint8Array(14);
   #headLen = 0;
   /** The frame whose payload is being read. */
-  #frame: { fin: boolean; op: number; mask: Uint8Array; payload: Uint8Array; got: number } | null =
-    null;
+  #frame: Frame | null = null;
   /** A fragmented data message in progress. */
   /** Its fragments so far, in one buffer (an array of them would let 1-byte fragments cost ~100x). */
   #parts = new Uint8Array(0);
@@ -99,13 +110,18 @@ export class FrameReader {
         at = this.#readHead(chunk, at);
         if (!this.#frame) break;
       }
-      const f: { fin: boolean; op: number; mask: Uint8Array; payload: Uint8Array; got: number } =
-        this.#frame;
-      const take = Math.min(f.payload.length - f.got, chunk.length - at);
+      const f: Frame = this.#frame;
+      const take = Math.min(f.len - f.got, chunk.length - at);
+      if (f.got + take > f.payload.length) {
+        // Grown as bytes arrive, not sized from the header: a header alone costs no memory.
+        const grown = new Uint8Array(Math.min(f.len, Math.max(f.got + take, 2 * f.payload.length)));
+        grown.set(f.payload.subarray(0, f.got));
+        f.payload = grown;
+      }
       f.payload.set(chunk.subarray(at, at + take), f.got);
       f.got += take;
       at += take;
-      if (f.got === f.payload.length) this.#complete(out);
+      if (f.got === f.len) this.#complete(out);
     }
   }
 
@@ -176,7 +192,8 @@ export class FrameReader {
       fin,
       op,
       mask: h.slice(maskAt, maskAt + 4),
-      payload: new Uint8Array(len),
+      len,
+      payload: new Uint8Array(Math.min(len, INITIAL_PAYLOAD_BYTES)),
       got: 0,
     };
     this.#headLen = 0;

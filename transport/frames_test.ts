@@ -134,3 +134,19 @@ Deno.test("FrameReader: a message of a thousand one-byte fragments", () => {
   const got = new FrameReader(1000).push(concat(...parts));
   assertEquals(got, [{ type: "text", data: "a" + "b".repeat(998) + "c" }]);
 });
+
+Deno.test("FrameReader: a header announcing a large frame allocates nothing like its size", () => {
+  const head = frameHeader(Op.text, 1 << 20);
+  head[1]! |= 0x80;
+  const announce = concat(head, new Uint8Array(4), Uint8Array.of(0x61));
+  const before = Deno.memoryUsage().external;
+  const readers = Array.from({ length: 100 }, () => new FrameReader(2 << 20));
+  for (const r of readers) assertEquals(r.push(announce), []);
+  const grown = Deno.memoryUsage().external - before;
+  assert(grown < 10 * 2 ** 20, `100 announced 1 MiB frames took ${grown} bytes`);
+  // And the frame still completes when its bytes come.
+  const rest = new Uint8Array((1 << 20) - 1).fill(0x62);
+  const got = readers[0]!.push(rest);
+  assertEquals(got.length, 1);
+  assertEquals((got[0] as { data: string }).data.length, 1 << 20);
+});
