@@ -30,7 +30,7 @@ export interface ServeOptions {
  * Largest message the corked transport reads before closing a socket with 1009: well past
  * NEXUS_MAX_MESSAGE_LENGTH, so an oversized EVENT still gets its `OK false` from the relay.
  */
-export function transportMessageCap(config: Readonly<Config>): number {
+function transportMessageCap(config: Readonly<Config>): number {
   return Math.max(1024 * 1024, 4 * config.maxMessageLength);
 }
 

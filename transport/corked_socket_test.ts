@@ -2,16 +2,40 @@ import { assert, assertEquals } from "@std/assert";
 import { CorkedSocket } from "./corked_socket.ts";
 import { frameHeader, Op } from "./frames.ts";
 
-/** A CorkedSocket on one end of a real loopback TCP connection, a raw client on the other. */
-async function pair(stallMs?: number): Promise<{ socket: CorkedSocket; client: Deno.TcpConn }> {
+/**
+ * A CorkedSocket on one end of a real loopback TCP connection, a raw client on the other;
+ * `writes()` counts the socket's write calls on its connection.
+ */
+async function pair(
+  stallMs?: number,
+): Promise<{ socket: CorkedSocket; client: Deno.TcpConn; writes: () => number }> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const [server, client] = await Promise.all([
     listener.accept(),
     Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
   ]);
   listener.close();
-  const socket = new CorkedSocket(server, { maxMessageBytes: 1 << 20, closeWaitMs: 100, stallMs });
-  return { socket, client };
+  let writes = 0;
+  // The real connection, with its writes counted: the kernel would merge separate writes into
+  // one read, so only the count shows whether frames were corked.
+  const counted = new Proxy(server, {
+    get(target, key) {
+      if (key === "write") {
+        return (bytes: Uint8Array) => {
+          writes++;
+          return target.write(bytes);
+        };
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const socket = new CorkedSocket(counted, {
+    maxMessageBytes: 1 << 20,
+    closeWaitMs: 100,
+    stallMs,
+  });
+  return { socket, client, writes: () => writes };
 }
 
 /** A masked client frame (mask of zeros keeps the payload as is). */
@@ -25,7 +49,7 @@ function clientFrame(op: number, payload: Uint8Array): Uint8Array {
 }
 
 Deno.test("CorkedSocket: frames sent in one turn go out in one write, in order", async () => {
-  const { socket, client } = await pair();
+  const { socket, client, writes } = await pair();
   let closed = false;
   socket.start({ open() {}, message() {}, binary() {}, closed: () => closed = true });
   for (let i = 0; i < 100; i++) socket.send(`message ${i}`);
@@ -36,6 +60,7 @@ Deno.test("CorkedSocket: frames sent in one turn go out in one write, in order",
   const first = await client.read(buf);
   got += first ?? 0;
   assertEquals(got, expected, "all 100 frames came in the first read");
+  assertEquals(writes(), 1, "the 100 frames took more than one write");
   assertEquals(buf[0], 0x81);
   assertEquals(new TextDecoder().decode(buf.subarray(2, 11)), "message 0");
   client.close();

@@ -215,7 +215,7 @@ async function readHead(
  * HTTP/1.1 with `Upgrade: websocket`, `Connection: upgrade`, version 13 and a 16-byte key.
  * Anything else, well-formed or not, is the HTTP server's to answer.
  */
-export function upgradeRequest(head: string, hostname: string, port: number): Request | undefined {
+function upgradeRequest(head: string, hostname: string, port: number): Request | undefined {
   const lines = head.split(/\r?\n/);
   const m = /^GET (\S+) HTTP\/1\.1$/.exec(lines[0] ?? "");
   if (!m) return undefined;
