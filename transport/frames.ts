@@ -66,7 +66,15 @@ interface Frame {
   got: number;
 }
 
-const INITIAL_PAYLOAD_BYTES = 4096;
+/**
+ * Frames up to this size (every message the relay accepts) get their whole buffer at once; larger
+ * ones grow as bytes arrive, so a header announcing a megabyte costs nothing until it is sent.
+ */
+const INITIAL_PAYLOAD_BYTES = 64 * 1024;
+/** Frames up to this size that arrive whole in one read are unmasked here, one buffer for all. */
+const SCRATCH_BYTES = 64 * 1024;
+const scratch = new Uint8Array(SCRATCH_BYTES);
+const EMPTY = new Uint8Array(0);
 
 /** Reads client frames from a byte stream, chunk by chunk. */
 export class FrameReader {
@@ -111,17 +119,35 @@ export class FrameReader {
         if (!this.#frame) break;
       }
       const f: Frame = this.#frame;
+      if (f.got === 0 && f.len <= SCRATCH_BYTES && chunk.length - at >= f.len) {
+        // The whole payload is in this chunk: unmask it into the shared scratch buffer rather
+        // than a buffer of its own. Text is decoded at once, so most frames allocate nothing
+        // outside V8's heap (external buffers are collected late: a flood of them grew RSS).
+        const p = scratch.subarray(0, f.len);
+        const m = f.mask;
+        for (let i = 0; i < p.length; i++) p[i] = chunk[at + i]! ^ m[i & 3]!;
+        at += f.len;
+        this.#complete(out, p, true);
+        continue;
+      }
       const take = Math.min(f.len - f.got, chunk.length - at);
       if (f.got + take > f.payload.length) {
         // Grown as bytes arrive, not sized from the header: a header alone costs no memory.
-        const grown = new Uint8Array(Math.min(f.len, Math.max(f.got + take, 2 * f.payload.length)));
+        const grown = new Uint8Array(
+          Math.min(f.len, Math.max(f.got + take, 2 * f.payload.length, INITIAL_PAYLOAD_BYTES)),
+        );
         grown.set(f.payload.subarray(0, f.got));
         f.payload = grown;
       }
       f.payload.set(chunk.subarray(at, at + take), f.got);
       f.got += take;
       at += take;
-      if (f.got === f.len) this.#complete(out);
+      if (f.got === f.len) {
+        const p = f.payload;
+        const m = f.mask;
+        for (let i = 0; i < p.length; i++) p[i]! ^= m[i & 3]!;
+        this.#complete(out, p, false);
+      }
     }
   }
 
@@ -193,27 +219,29 @@ export class FrameReader {
       op,
       mask: h.slice(maskAt, maskAt + 4),
       len,
-      payload: new Uint8Array(Math.min(len, INITIAL_PAYLOAD_BYTES)),
+      payload: EMPTY,
       got: 0,
     };
     this.#headLen = 0;
   }
 
-  /** A frame's payload is whole: unmask it and emit what it completes. */
-  #complete(out: Incoming[]): void {
+  /**
+   * A frame's payload `p` is whole and unmasked: emit what it completes. A `borrowed` payload is
+   * the shared scratch buffer, so whatever outlives this call is copied.
+   */
+  #complete(out: Incoming[], p: Uint8Array, borrowed: boolean): void {
     const f = this.#frame!;
     this.#frame = null;
-    const p = f.payload;
-    const m = f.mask;
-    for (let i = 0; i < p.length; i++) p[i]! ^= m[i & 3]!;
-    if (f.op >= 0x8) return void out.push(this.#control(f.op, p));
+    if (f.op >= 0x8) return void out.push(this.#control(f.op, borrowed ? p.slice() : p));
     if (f.op !== Op.continuation) this.#partsOp = f.op;
     if (f.fin && f.op !== Op.continuation) {
       // The common case, one frame a message: no copy.
       const op = this.#partsOp;
       this.#partsOp = 0;
       return void out.push(
-        op === Op.text ? { type: "text", data: decodeText(p) } : { type: "binary", data: p },
+        op === Op.text
+          ? { type: "text", data: decodeText(p) }
+          : { type: "binary", data: borrowed ? p.slice() : p },
       );
     }
     const need = this.#partsLen + p.length;
