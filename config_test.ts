@@ -83,6 +83,8 @@ Deno.test("loadConfig() throws a ConfigError naming the variable for each bad va
     ["DENO_JOBS", "abc"],
     ["DENO_JOBS", "0"],
     ["NEXUS_TRANSPORT", "uws"],
+    ["NEXUS_VERIFY_THREADS", "-1"],
+    ["NEXUS_VERIFY_THREADS", "65"],
   ];
   for (const [name, value] of bad) {
     const err = assertThrows(() => load({ [name]: value }), ConfigError);
@@ -107,4 +109,10 @@ Deno.test("NEXUS_CONTACT is published as given; one that is no URI gets a warnin
 Deno.test("relayUrlWarning() warns only while the relay URL comes from the Host header", () => {
   assertMatch(relayUrlWarning(load({}))!, /NEXUS_RELAY_URL is not set/);
   assertEquals(relayUrlWarning(load({ NEXUS_RELAY_URL: "wss://relay.example" })), undefined);
+});
+
+Deno.test("NEXUS_VERIFY_THREADS: a thread where there is a core to spare, else none", () => {
+  assertEquals(load({}).verifyThreads, navigator.hardwareConcurrency > 1 ? 1 : 0);
+  assertEquals(load({ NEXUS_VERIFY_THREADS: "0" }).verifyThreads, 0);
+  assertEquals(load({ NEXUS_VERIFY_THREADS: "3" }).verifyThreads, 3);
 });

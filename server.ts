@@ -6,6 +6,7 @@ import { createCommerceApi } from "./commerce/api.ts";
 import { JobBoard } from "./commerce/job_board.ts";
 import type { Config } from "./config.ts";
 import { KvStore } from "./kv/kv_store.ts";
+import { createVerifier } from "./nostr/verifier.ts";
 import { createHud } from "./hud/app.tsx";
 import { IpConnections } from "./relay/ip_connections.ts";
 import { relayInfo } from "./relay/nip11.ts";
@@ -52,7 +53,8 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     hotBelowMax: config.hotBelowMax,
     feedPollMs: config.feedPollMs,
   });
-  const relay = new Relay({ config, store });
+  const verifier = createVerifier(config.verifyThreads);
+  const relay = new Relay({ config, store, verifier });
   const cluster = new Cluster(relay, kv, {
     pollMs: config.feedPollMs,
     skipWriter: store.writerId,
@@ -214,6 +216,7 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
         await cluster.close();
         await board.close();
         await store.close();
+        verifier.close();
       })();
     },
   };

@@ -7,6 +7,7 @@ import { eventJson, type NStore } from "../kv/store.ts";
 import { isExpired } from "../nostr/kinds.ts";
 import { RecentIds } from "../nostr/recent_ids.ts";
 import type { NostrEvent } from "../nostr/types.ts";
+import { inlineVerifier, type Verifier } from "../nostr/verifier.ts";
 import type { Connection } from "./connection.ts";
 import { type EventPolicy, type FilterPolicy, pipeEvent, pipeFilter } from "./policy.ts";
 import { authForReads, authForWrites } from "./policies/auth.ts";
@@ -35,12 +36,15 @@ export interface RelayOptions {
   eventPolicies?: EventPolicy[];
   /** Extra filter policies, run after the built-in ones. */
   filterPolicies?: FilterPolicy[];
+  /** Where EVENT signatures are checked; on this thread by default. */
+  verifier?: Verifier;
 }
 
 /** One isolate's relay. */
 export class Relay {
   readonly config: Readonly<Config>;
   readonly store: NStore;
+  readonly verifier: Verifier;
   readonly stats = new Stats();
   readonly subs = new SubIndex<Connection>();
   readonly connections = new Set<Connection>();
@@ -63,6 +67,7 @@ export class Relay {
   constructor(opts: RelayOptions) {
     this.config = opts.config;
     this.store = opts.store;
+    this.verifier = opts.verifier ?? inlineVerifier;
     const c = opts.config;
     const rate = c.rateLimits ? eventRateLimit(c.eventRate) : undefined;
     this.eventPolicy = pipeEvent(

@@ -1,0 +1,102 @@
+import { assertEquals } from "@std/assert";
+import { finalizeEvent, generateSecretKey } from "nostr-tools";
+import type { NostrEvent } from "./types.ts";
+import { createVerifier, inlineVerifier, type Verifier } from "./verifier.ts";
+
+const sk = generateSecretKey();
+const good = (i: number) =>
+  finalizeEvent({ kind: 1, tags: [], content: `e${i}`, created_at: 1 }, sk) as NostrEvent;
+const bad = (i: number) => ({ ...good(i), content: `changed ${i}` });
+
+/** Until the threads have said they are ready, checks run inline: wait for the threads. */
+async function settled(v: Verifier): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    // An inline answer comes within this task; a thread's needs a message, a later task.
+    const inline = await Promise.race([
+      Promise.resolve(v.verify(good(-1))).then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 0)),
+    ]);
+    if (!inline) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("the threads never became ready");
+}
+
+Deno.test("createVerifier(0) checks on this thread, synchronously", () => {
+  const v = createVerifier(0);
+  assertEquals(v, inlineVerifier);
+  assertEquals(v.verify(good(1)), true);
+  assertEquals(v.verify(bad(1)), false);
+});
+
+Deno.test("verification threads: right answers, before and after the threads are ready", async () => {
+  const v = createVerifier(2);
+  try {
+    // Handed in at once: the threads cannot be ready yet, so these are checked here.
+    const early = await Promise.all([good(1), bad(2), good(3)].map((e) => v.verify(e)));
+    assertEquals(early, [true, false, true]);
+    await settled(v);
+    const events = Array.from({ length: 300 }, (_, i) => i % 7 === 3 ? bad(i) : good(i));
+    const answers = await Promise.all(events.map((e) => v.verify(e)));
+    assertEquals(answers, events.map((_, i) => i % 7 !== 3));
+  } finally {
+    v.close();
+  }
+});
+
+Deno.test("verification threads: answers come back in the order events were handed in", async () => {
+  const v = createVerifier(2);
+  try {
+    await settled(v);
+    const order: number[] = [];
+    const check = (e: NostrEvent, i: number) =>
+      Promise.resolve(v.verify(e)).then((ok) => {
+        order.push(i);
+        return ok;
+      });
+    // A big batch to one thread, then (next turn) one event to the other, idle, thread: that one
+    // is answered first, but must not be resolved before the batch handed in earlier.
+    const first = Promise.all(
+      Array.from({ length: 400 }, (_, i) => check(good(1000 + i), i)),
+    );
+    await new Promise((r) => setTimeout(r, 0));
+    const second = check(good(5000), 400);
+    const [a, b] = await Promise.all([first, second]);
+    assertEquals(a.every((x) => x), true);
+    assertEquals(b, true);
+    assertEquals(order, Array.from({ length: 401 }, (_, i) => i));
+  } finally {
+    v.close();
+  }
+});
+
+Deno.test("verification threads: close() answers checks still out, and later ones inline", async () => {
+  const v = createVerifier(1);
+  await settled(v);
+  const out = Array.from({ length: 200 }, (_, i) => i % 2 ? bad(i) : good(i));
+  const pending = Promise.all(out.map((e) => v.verify(e)));
+  await new Promise((r) => setTimeout(r, 0)); // the batch is posted
+  v.close();
+  assertEquals(await pending, out.map((_, i) => i % 2 === 0));
+  assertEquals(await v.verify(bad(1)), false);
+  assertEquals(await v.verify(good(1)), true);
+});
+
+Deno.test("verification threads: a thread that fails is replaced by checks on this thread", async () => {
+  const failing = new URL("./testdata/failing_verify_worker.ts", import.meta.url).href;
+  const v = createVerifier(1, failing);
+  const errors: unknown[] = [];
+  const error = console.error;
+  console.error = (...args: unknown[]) => errors.push(args);
+  try {
+    await settled(v);
+    const events = [good(1), bad(2), good(3)];
+    assertEquals(await Promise.all(events.map((e) => v.verify(e))), [true, false, true]);
+    assertEquals(await v.verify(bad(4)), false);
+    assertEquals(errors.length, 1, "the failure is logged once");
+  } finally {
+    console.error = error;
+    v.close();
+  }
+});
