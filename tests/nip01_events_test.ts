@@ -54,6 +54,39 @@ Deno.test("EVENT: malformed events get OK false with invalid:", async () => {
   });
 });
 
+Deno.test("EVENT on verification threads: a pipelined stream gets each answer right, in order", async () => {
+  await withRelay({ NEXUS_VERIFY_THREADS: "2" }, async (r) => {
+    const c = await Client.connect(r.url);
+    const a = new Agent();
+    await new Promise((res) => setTimeout(res, 500)); // the threads start with the relay
+    const sent: Array<{ id: string; good: boolean }> = [];
+    for (let i = 0; i < 300; i++) {
+      const ev = a.sign({ content: `e${i}` });
+      const good = i % 5 !== 2;
+      c.send(["EVENT", good ? ev : { ...ev, sig: a.sign({ content: "other" }).sig }]);
+      sent.push({ id: ev.id, good });
+      if (i % 50 === 0) await new Promise((res) => setTimeout(res, 1)); // several batches
+    }
+    // An event and its deletion, back to back: the deletion must be stored after the event.
+    const doomed = a.sign({ content: "doomed" });
+    const deletion = a.sign({ kind: 5, tags: [["e", doomed.id]] });
+    c.send(["EVENT", doomed]);
+    c.send(["EVENT", deletion]);
+    for (const { id, good } of sent) {
+      const ok = await c.take((m) => Array.isArray(m) && m[0] === "OK" && m[1] === id);
+      if (good) assertEquals(ok, ["OK", id, true, ""]);
+      else assert(isInvalid(ok), JSON.stringify(ok));
+    }
+    for (const id of [doomed.id, deletion.id]) {
+      const ok = await c.take((m) => Array.isArray(m) && m[0] === "OK" && m[1] === id);
+      assertEquals(ok, ["OK", id, true, ""]);
+    }
+    assertEquals((await c.req("d", { ids: [doomed.id] })).events, []);
+    assertEquals(await c.count("n", { kinds: [1] }), 240);
+    await c.close();
+  });
+});
+
 Deno.test("EVENT: an event without an id to answer gets a NOTICE", async () => {
   await withRelay({}, async (r) => {
     const c = await Client.connect(r.url);
