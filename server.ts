@@ -212,11 +212,12 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
           c.notice(why);
           c.transport.close(1001, "relay shutting down");
         }
+        // First: a live thread would keep the isolate up if a later step failed.
+        verifier.close();
         await stats.close();
         await cluster.close();
         await board.close();
         await store.close();
-        verifier.close();
       })();
     },
   };

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { finalizeEvent, generateSecretKey } from "nostr-tools";
 import type { NostrEvent } from "./types.ts";
 import { createVerifier, inlineVerifier, type Verifier } from "./verifier.ts";
@@ -9,7 +9,7 @@ const good = (i: number) =>
 const bad = (i: number) => ({ ...good(i), content: `changed ${i}` });
 
 /** Until the threads have said they are ready, checks run inline: wait for the threads. */
-async function settled(v: Verifier): Promise<void> {
+async function settledOn(v: Verifier): Promise<void> {
   const until = Date.now() + 10_000;
   while (Date.now() < until) {
     // An inline answer comes within this task; a thread's needs a message, a later task.
@@ -36,7 +36,7 @@ Deno.test("verification threads: right answers, before and after the threads are
     // Handed in at once: the threads cannot be ready yet, so these are checked here.
     const early = await Promise.all([good(1), bad(2), good(3)].map((e) => v.verify(e)));
     assertEquals(early, [true, false, true]);
-    await settled(v);
+    await settledOn(v);
     const events = Array.from({ length: 300 }, (_, i) => i % 7 === 3 ? bad(i) : good(i));
     const answers = await Promise.all(events.map((e) => v.verify(e)));
     assertEquals(answers, events.map((_, i) => i % 7 !== 3));
@@ -48,7 +48,7 @@ Deno.test("verification threads: right answers, before and after the threads are
 Deno.test("verification threads: answers come back in the order events were handed in", async () => {
   const v = createVerifier(2);
   try {
-    await settled(v);
+    await settledOn(v);
     const order: number[] = [];
     const check = (e: NostrEvent, i: number) =>
       Promise.resolve(v.verify(e)).then((ok) => {
@@ -71,32 +71,66 @@ Deno.test("verification threads: answers come back in the order events were hand
   }
 });
 
-Deno.test("verification threads: close() answers checks still out, and later ones inline", async () => {
-  const v = createVerifier(1);
-  await settled(v);
-  const out = Array.from({ length: 200 }, (_, i) => i % 2 ? bad(i) : good(i));
-  const pending = Promise.all(out.map((e) => v.verify(e)));
-  await new Promise((r) => setTimeout(r, 0)); // the batch is posted
+Deno.test("verification threads: close() answers checks still out as unchecked, at once", async () => {
+  const silent = new URL("./testdata/silent_verify_worker.ts", import.meta.url).href;
+  const v = createVerifier(1, { script: silent });
+  await settledOn(v);
+  const pending = Promise.all([good(1), bad(2)].map((e) => v.verify(e)));
+  await new Promise((r) => setTimeout(r, 0)); // the batch is posted, and never answered
+  const t0 = performance.now();
   v.close();
-  assertEquals(await pending, out.map((_, i) => i % 2 === 0));
-  assertEquals(await v.verify(bad(1)), false);
-  assertEquals(await v.verify(good(1)), true);
+  assertEquals(await pending, [undefined, undefined]);
+  assert(performance.now() - t0 < 100, "close() does not check the backlog");
+  assertEquals(await v.verify(good(3)), undefined, "after close nothing is checked");
 });
 
 Deno.test("verification threads: a thread that fails is replaced by checks on this thread", async () => {
   const failing = new URL("./testdata/failing_verify_worker.ts", import.meta.url).href;
-  const v = createVerifier(1, failing);
-  const errors: unknown[] = [];
-  const error = console.error;
-  console.error = (...args: unknown[]) => errors.push(args);
+  const v = createVerifier(1, { script: failing });
+  const errors = captureErrors();
   try {
-    await settled(v);
+    await settledOn(v);
     const events = [good(1), bad(2), good(3)];
     assertEquals(await Promise.all(events.map((e) => v.verify(e))), [true, false, true]);
     assertEquals(await v.verify(bad(4)), false);
     assertEquals(errors.length, 1, "the failure is logged once");
   } finally {
-    console.error = error;
+    errors.restore();
     v.close();
   }
 });
+
+Deno.test("verification threads: a thread that stops answering is dropped; over the cap, checks run here, in order", async () => {
+  const silent = new URL("./testdata/silent_verify_worker.ts", import.meta.url).href;
+  const v = createVerifier(1, { script: silent, perThread: 4, stallMs: 300 });
+  const errors = captureErrors();
+  try {
+    await settledOn(v);
+    const events = Array.from({ length: 12 }, (_, i) => i % 3 === 1 ? bad(i) : good(i));
+    const order: number[] = [];
+    const answers = Promise.all(events.map((e, i) =>
+      Promise.resolve(v.verify(e)).then((ok) => {
+        order.push(i);
+        return ok;
+      })
+    ));
+    // Past the cap of 4 the rest were checked at once, but wait behind the silent thread's batch.
+    await new Promise((r) => setTimeout(r, 50));
+    assertEquals(order, [], "nothing is answered ahead of the batch handed in first");
+    assertEquals(await answers, events.map((_, i) => i % 3 !== 1));
+    assertEquals(order, Array.from({ length: 12 }, (_, i) => i));
+    assertEquals(errors.length, 1, "the stall is logged once");
+  } finally {
+    errors.restore();
+    v.close();
+  }
+});
+
+/** Collect console.error calls until restore(). */
+function captureErrors(): unknown[] & { restore(): void } {
+  const error = console.error;
+  const seen = [] as unknown as unknown[] & { restore(): void };
+  console.error = (...args: unknown[]) => seen.push(args);
+  seen.restore = () => console.error = error;
+  return seen;
+}

@@ -184,8 +184,12 @@ export class Connection implements ConnInfo {
     const refusal = relay.eventPolicy(ev, this, now);
     if (refusal) return this.#ok(ev.id, false, refusal);
     // Synchronous on this thread; a promise when worker threads check (see nostr/verifier.ts).
-    const verified = relay.verifier.verify(ev);
-    if (!(verified === true || (verified !== false && await verified))) {
+    const pending = relay.verifier.verify(ev);
+    const verified = typeof pending === "boolean" ? pending : await pending;
+    if (verified === undefined) {
+      return this.#ok(ev.id, false, reason("error", "the relay is shutting down"));
+    }
+    if (!verified) {
       return this.#ok(ev.id, false, reason("invalid", "bad event id or signature"));
     }
     const late = relay.signedEventPolicy(ev, this, now);
