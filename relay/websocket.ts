@@ -18,7 +18,8 @@ export interface RelaySocket {
 /** What the socket's events call. */
 export interface SocketEvents {
   open(): void;
-  message(data: string | ArrayBuffer | Blob | Uint8Array): void;
+  /** Settles once the message is handled (a transport may wait before reading more). */
+  message(data: string | ArrayBuffer | Blob | Uint8Array): Promise<void>;
   closed(): void;
 }
 
@@ -59,7 +60,7 @@ export function attachSocket(
   );
   return {
     open: () => conn.open(),
-    message: (data) => void conn.message(data),
+    message: (data) => conn.message(data),
     // A transport may report a close twice (Deno's idle timeout path); close() is idempotent.
     closed: () => conn.close(),
   };
@@ -88,7 +89,8 @@ export function attachDenoSocket(
     relayUrl,
   );
   ws.onopen = events.open;
-  ws.onmessage = (e) => events.message(e.data);
+  // Deno's WebSocket cannot stop reading: its messages are handled as they come.
+  ws.onmessage = (e) => void events.message(e.data);
   ws.onclose = events.closed;
   ws.onerror = events.closed;
 }

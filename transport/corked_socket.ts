@@ -10,8 +10,8 @@ import { CloseCode, closePayload, frameHeader, FrameReader, type Incoming, Op } 
 export interface SocketHandlers {
   /** The handshake is sent: the socket may speak. */
   open(): void;
-  /** A text message. */
-  message(data: string): void;
+  /** A text message; a promise while the owner is still handling it (see maxBusy). */
+  message(data: string): void | Promise<unknown>;
   /** A binary message. */
   binary(data: Uint8Array): void;
   /** The connection is gone; called once. */
@@ -29,6 +29,13 @@ export interface CorkedSocketOptions {
    * connection is cut: a slow reader still gets its NOTICE and close frame, a dead one is dropped.
    */
   stallMs?: number;
+  /**
+   * Messages the owner may be handling at once (those whose promise is unsettled) before the socket
+   * stops reading; it reads again once half are done. TCP then makes a client that sends faster
+   * than it is served wait, instead of the relay queueing its messages in memory ahead of every
+   * other client's.
+   */
+  maxBusy?: number;
 }
 
 const enum State {
@@ -71,6 +78,10 @@ export class CorkedSocket {
   #closeMark = Infinity;
   #closeSentAt = 0;
   #lastProgress = 0;
+  /** Messages handed to the owner and not yet handled; reading waits at #maxBusy. */
+  #busy = 0;
+  readonly #maxBusy: number;
+  #resume: (() => void) | undefined;
   /** When a frame last arrived (ms), for the idle check. */
   lastHeard = Date.now();
   /** A ping was sent since the last frame arrived. */
@@ -80,7 +91,13 @@ export class CorkedSocket {
     this.#reader = new FrameReader(options.maxMessageBytes);
     this.#closeWaitMs = options.closeWaitMs ?? 2000;
     this.#stallMs = options.stallMs ?? 10_000;
+    this.#maxBusy = options.maxBusy ?? 128;
     this.#out = EMPTY;
+  }
+
+  /** True while reading waits for the owner to handle earlier messages (not idle, then). */
+  get paused(): boolean {
+    return this.#resume !== undefined;
   }
 
   /** True until a close starts, from either side. */
@@ -165,8 +182,24 @@ export class CorkedSocket {
       this.#take(buf.subarray(0, n));
       // A full read means more is waiting: read large until a read comes back short.
       buf = n === buf.length ? (buf === small ? new Uint8Array(LARGE_READ_BYTES) : buf) : small;
+      // (#take may have closed the socket: then there is nothing to wait for.)
+      if (this.#busy >= this.#maxBusy && (this.#state as State) !== State.Closed) {
+        await new Promise<void>((r) => this.#resume = r);
+        this.lastHeard = Date.now();
+      }
     }
     this.#end();
+  }
+
+  readonly #handled = () => {
+    this.#busy--;
+    if (this.#resume && this.#busy <= this.#maxBusy >> 1) this.#wake();
+  };
+
+  #wake(): void {
+    const resume = this.#resume;
+    this.#resume = undefined;
+    resume?.();
   }
 
   /** Handle bytes from the peer. */
@@ -186,9 +219,15 @@ export class CorkedSocket {
   #dispatch(m: Incoming): void {
     if (this.#state === State.Closed) return;
     switch (m.type) {
-      case "text":
-        if (this.#state === State.Open) this.#handlers?.message(m.data);
+      case "text": {
+        if (this.#state !== State.Open) return;
+        const handling = this.#handlers?.message(m.data);
+        if (handling) {
+          this.#busy++;
+          handling.then(this.#handled, this.#handled);
+        }
         return;
+      }
       case "binary":
         if (this.#state === State.Open) this.#handlers?.binary(m.data);
         return;
@@ -276,6 +315,7 @@ export class CorkedSocket {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
     clearTimeout(this.#closeTimer);
+    this.#wake(); // a paused read loop ends
     this.#outLen = 0;
     try {
       this.conn.close();

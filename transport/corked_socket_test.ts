@@ -102,3 +102,53 @@ Deno.test("CorkedSocket: a peer that sends close but reads nothing is cut once w
   assert(closed, "the socket was still open 2 s after the stall limit");
   client.close();
 });
+
+Deno.test("CorkedSocket: stops reading while maxBusy messages are being handled, reads on at half", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [server, client] = await Promise.all([
+    listener.accept(),
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+  ]);
+  listener.close();
+  const socket = new CorkedSocket(server, { maxMessageBytes: 1 << 20, maxBusy: 100 });
+  const handling: Array<() => void> = [];
+  let closed = false;
+  socket.start({
+    open() {},
+    message: () => new Promise<void>((r) => handling.push(r)),
+    binary() {},
+    closed: () => closed = true,
+  });
+  const frames = (n: number, from: number) => {
+    const parts = Array.from(
+      { length: n },
+      (_, i) => clientFrame(Op.text, new TextEncoder().encode(`m${from + i}`)),
+    );
+    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts) out.set(p, (off += p.length) - p.length);
+    return out;
+  };
+  const write = async (b: Uint8Array) => {
+    for (let off = 0; off < b.length;) off += await client.write(b.subarray(off));
+  };
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await write(frames(100, 0));
+  await wait(100);
+  assertEquals(handling.length, 100);
+  await write(frames(200, 100));
+  await wait(200);
+  assertEquals(handling.length, 100, "nothing more is read while 100 are being handled");
+  assert(socket.paused);
+  handling.splice(0, 49).forEach((r) => r());
+  await wait(100);
+  assertEquals(handling.length, 51, "51 still out: above half, still paused");
+  handling.splice(0, 1).forEach((r) => r());
+  await wait(200);
+  assertEquals(handling.length, 250, "at half it reads on: the other 200 arrived");
+  handling.splice(0).forEach((r) => r());
+  await wait(50);
+  assert(!socket.paused);
+  client.close();
+  while (!closed) await wait(10);
+});

@@ -75,6 +75,7 @@ export function listenCorked(options: CorkedListenerOptions): CorkedListener {
     ? setInterval(() => {
       const now = Date.now();
       for (const s of sockets) {
+        if (s.paused) continue; // the relay is busy with what it sent: not idle
         const silent = now - s.lastHeard;
         if (silent >= 2 * idle) s.close(CloseCode.goingAway, "idle timeout");
         else if (silent >= idle && !s.pinged) s.ping();
