@@ -30,10 +30,10 @@ export interface CorkedSocketOptions {
    */
   stallMs?: number;
   /**
-   * Messages the owner may be handling at once (those whose promise is unsettled) before the socket
-   * stops reading; it reads again once half are done. TCP then makes a client that sends faster
-   * than it is served wait, instead of the relay queueing its messages in memory ahead of every
-   * other client's.
+   * Messages the owner may be handling at once (those whose promise is unsettled): the rest of a
+   * read waits its turn, and the socket reads no more until half are done. TCP then makes a client
+   * that sends faster than it is served wait, instead of the relay queueing its messages in memory
+   * ahead of every other client's.
    */
   maxBusy?: number;
 }
@@ -78,9 +78,12 @@ export class CorkedSocket {
   #closeMark = Infinity;
   #closeSentAt = 0;
   #lastProgress = 0;
-  /** Messages handed to the owner and not yet handled; reading waits at #maxBusy. */
+  /** Messages handed to the owner and not yet handled; at #maxBusy the rest wait here. */
   #busy = 0;
   readonly #maxBusy: number;
+  /** Text messages read but not yet handed out (#backlog[#backlogHead] first). */
+  #backlog: string[] = [];
+  #backlogHead = 0;
   #resume: (() => void) | undefined;
   /** When a frame last arrived (ms), for the idle check. */
   lastHeard = Date.now();
@@ -151,6 +154,10 @@ export class CorkedSocket {
   /** Queue a close frame and start watching for the end of the connection. */
   #startClose(payload: Uint8Array): void {
     this.#state = State.Closing;
+    // No text is handed out once closing: read on, to see the peer's answer.
+    this.#backlog = [];
+    this.#backlogHead = 0;
+    this.#wake();
     this.#frame(Op.close, payload);
     this.#closeMark = this.#queued;
     this.#lastProgress = Date.now();
@@ -182,8 +189,8 @@ export class CorkedSocket {
       this.#take(buf.subarray(0, n));
       // A full read means more is waiting: read large until a read comes back short.
       buf = n === buf.length ? (buf === small ? new Uint8Array(LARGE_READ_BYTES) : buf) : small;
-      // (#take may have closed the socket: then there is nothing to wait for.)
-      if (this.#busy >= this.#maxBusy && (this.#state as State) !== State.Closed) {
+      // Paused only while open (#take may have started or finished a close).
+      if (this.#waitingOnOwner() && (this.#state as State) === State.Open) {
         await new Promise<void>((r) => this.#resume = r);
         this.lastHeard = Date.now();
       }
@@ -191,10 +198,34 @@ export class CorkedSocket {
     this.#end();
   }
 
+  /** True while the owner has too much in hand to read more. */
+  #waitingOnOwner(): boolean {
+    return this.#busy >= this.#maxBusy || this.#backlogHead < this.#backlog.length;
+  }
+
   readonly #handled = () => {
     this.#busy--;
-    if (this.#resume && this.#busy <= this.#maxBusy >> 1) this.#wake();
+    while (this.#busy < this.#maxBusy && this.#backlogHead < this.#backlog.length) {
+      const data = this.#backlog[this.#backlogHead]!;
+      this.#backlog[this.#backlogHead++] = "";
+      this.#handOut(data);
+    }
+    if (this.#backlogHead === this.#backlog.length && this.#backlogHead > 0) {
+      this.#backlog = [];
+      this.#backlogHead = 0;
+    }
+    if (this.#resume && this.#busy <= this.#maxBusy >> 1 && !this.#backlog.length) this.#wake();
   };
+
+  /** Give a text message to the owner, counting it until its handling settles. */
+  #handOut(data: string): void {
+    if (this.#state !== State.Open) return;
+    const handling = this.#handlers?.message(data);
+    if (handling) {
+      this.#busy++;
+      handling.then(this.#handled, this.#handled);
+    }
+  }
 
   #wake(): void {
     const resume = this.#resume;
@@ -219,15 +250,12 @@ export class CorkedSocket {
   #dispatch(m: Incoming): void {
     if (this.#state === State.Closed) return;
     switch (m.type) {
-      case "text": {
+      case "text":
         if (this.#state !== State.Open) return;
-        const handling = this.#handlers?.message(m.data);
-        if (handling) {
-          this.#busy++;
-          handling.then(this.#handled, this.#handled);
-        }
+        // Past maxBusy in hand, the rest of this read waits its turn, in order.
+        if (this.#busy >= this.#maxBusy || this.#backlog.length) this.#backlog.push(m.data);
+        else this.#handOut(m.data);
         return;
-      }
       case "binary":
         if (this.#state === State.Open) this.#handlers?.binary(m.data);
         return;

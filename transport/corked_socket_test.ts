@@ -103,7 +103,7 @@ Deno.test("CorkedSocket: a peer that sends close but reads nothing is cut once w
   client.close();
 });
 
-Deno.test("CorkedSocket: stops reading while maxBusy messages are being handled, reads on at half", async () => {
+Deno.test("CorkedSocket: at most maxBusy messages in hand; the rest wait, in order, and reading stops", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const [server, client] = await Promise.all([
     listener.accept(),
@@ -111,11 +111,23 @@ Deno.test("CorkedSocket: stops reading while maxBusy messages are being handled,
   ]);
   listener.close();
   const socket = new CorkedSocket(server, { maxMessageBytes: 1 << 20, maxBusy: 100 });
-  const handling: Array<() => void> = [];
+  const pending: Array<() => void> = [];
+  const handed: string[] = [];
+  let inHand = 0;
+  let most = 0;
   let closed = false;
   socket.start({
     open() {},
-    message: () => new Promise<void>((r) => handling.push(r)),
+    message: (data) => {
+      handed.push(data);
+      most = Math.max(most, ++inHand);
+      return new Promise<void>((r) =>
+        pending.push(() => {
+          inHand--;
+          r();
+        })
+      );
+    },
     binary() {},
     closed: () => closed = true,
   });
@@ -133,22 +145,54 @@ Deno.test("CorkedSocket: stops reading while maxBusy messages are being handled,
     for (let off = 0; off < b.length;) off += await client.write(b.subarray(off));
   };
   const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  await write(frames(100, 0));
-  await wait(100);
-  assertEquals(handling.length, 100);
-  await write(frames(200, 100));
+  const settle = async (n: number) => {
+    pending.splice(0, n).forEach((r) => r());
+    await wait(50);
+  };
+  // Many reads' worth: the socket must stop reading, not hand these out or hold them all.
+  await write(frames(3000, 0));
   await wait(200);
-  assertEquals(handling.length, 100, "nothing more is read while 100 are being handled");
-  assert(socket.paused);
-  handling.splice(0, 49).forEach((r) => r());
-  await wait(100);
-  assertEquals(handling.length, 51, "51 still out: above half, still paused");
-  handling.splice(0, 1).forEach((r) => r());
-  await wait(200);
-  assertEquals(handling.length, 250, "at half it reads on: the other 200 arrived");
-  handling.splice(0).forEach((r) => r());
-  await wait(50);
+  assertEquals(handed.length, 100, "only maxBusy are handed out");
+  assert(socket.paused, "reading waits");
+  await settle(40);
+  assertEquals(handed.length, 140, "each one done lets one more in");
+  assertEquals(inHand, 100);
+  while (handed.length < 3000) await settle(pending.length);
+  await settle(pending.length);
+  assertEquals(most, 100, "never more than maxBusy in hand");
+  assertEquals(handed, Array.from({ length: 3000 }, (_, i) => `m${i}`), "in order");
   assert(!socket.paused);
   client.close();
   while (!closed) await wait(10);
+});
+
+Deno.test("CorkedSocket: a socket paused on its owner still reads the peer's answer to its close", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [server, client] = await Promise.all([
+    listener.accept(),
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+  ]);
+  listener.close();
+  const socket = new CorkedSocket(server, { maxMessageBytes: 1 << 20, maxBusy: 10 });
+  let closedAt = 0;
+  socket.start({
+    open() {},
+    message: () => new Promise<void>(() => {}), // never handled
+    binary() {},
+    closed: () => closedAt = performance.now(),
+  });
+  const text = clientFrame(Op.text, new TextEncoder().encode("x"));
+  for (let i = 0; i < 20; i++) await client.write(text);
+  await new Promise((r) => setTimeout(r, 100));
+  assert(socket.paused);
+  const t0 = performance.now();
+  socket.close(1001, "going away");
+  const buf = new Uint8Array(1024);
+  const n = await client.read(buf);
+  assertEquals(buf[0], 0x88, `close frame expected, got ${n} bytes`);
+  await client.write(clientFrame(Op.close, new Uint8Array([0x03, 0xe9])));
+  while (!closedAt) await new Promise((r) => setTimeout(r, 10));
+  // Without reading, it would wait out its 2 s close wait.
+  assert(closedAt - t0 < 1000, `ended ${Math.round(closedAt - t0)} ms after the close`);
+  client.close();
 });
