@@ -33,8 +33,10 @@ Deno.test("commerce: a second isolate on the same KV sees the same board after a
 
 Deno.test("commerce: a job's timings are the same on an isolate that heard of it over BroadcastChannel", async () => {
   const a = await startRelay();
-  // No feed polling to speak of: b hears of a's events over the channel.
-  const b = await startRelay({ NEXUS_KV_PATH: a.kvPath, NEXUS_FEED_POLL_MS: "60000" });
+  // Slow feed polling: b hears of a's events over the channel. Not none: BroadcastChannel drops
+  // messages when its buffer, shared by every test file of the runner's process, overflows, and a
+  // dropped last message is repaired only by the next poll (which carries the same times).
+  const b = await startRelay({ NEXUS_KV_PATH: a.kvPath, NEXUS_FEED_POLL_MS: "1000" });
   const c = await Client.connect(a.url);
   const customer = new Agent(), provider = new Agent();
   try {
