@@ -7,7 +7,7 @@ import { frameHeader, Op } from "./frames.ts";
  * `writes()` counts the socket's write calls on its connection.
  */
 async function pair(
-  stallMs?: number,
+  opts: { stallMs?: number; maxBusy?: number; closeWaitMs?: number } = {},
 ): Promise<{ socket: CorkedSocket; client: Deno.TcpConn; writes: () => number }> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const [server, client] = await Promise.all([
@@ -32,8 +32,9 @@ async function pair(
   });
   const socket = new CorkedSocket(counted, {
     maxMessageBytes: 1 << 20,
-    closeWaitMs: 100,
-    stallMs,
+    closeWaitMs: opts.closeWaitMs ?? 100,
+    stallMs: opts.stallMs,
+    maxBusy: opts.maxBusy,
   });
   return { socket, client, writes: () => writes };
 }
@@ -87,7 +88,7 @@ Deno.test("CorkedSocket: a peer that pings without reading does not grow the que
 });
 
 Deno.test("CorkedSocket: a peer that sends close but reads nothing is cut once writes stall", async () => {
-  const { socket, client } = await pair(300);
+  const { socket, client } = await pair({ stallMs: 300 });
   let closed = false;
   socket.start({ open() {}, message() {}, binary() {}, closed: () => closed = true });
   // More than the kernel's buffers take: the echo of the close frame stays queued behind it.
@@ -104,13 +105,7 @@ Deno.test("CorkedSocket: a peer that sends close but reads nothing is cut once w
 });
 
 Deno.test("CorkedSocket: at most maxBusy messages in hand; the rest wait, in order, and reading stops", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [server, client] = await Promise.all([
-    listener.accept(),
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-  ]);
-  listener.close();
-  const socket = new CorkedSocket(server, { maxMessageBytes: 1 << 20, maxBusy: 100 });
+  const { socket, client } = await pair({ maxBusy: 100 });
   const pending: Array<() => void> = [];
   const handed: string[] = [];
   let inHand = 0;
@@ -167,13 +162,8 @@ Deno.test("CorkedSocket: at most maxBusy messages in hand; the rest wait, in ord
 });
 
 Deno.test("CorkedSocket: a socket paused on its owner still reads the peer's answer to its close", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [server, client] = await Promise.all([
-    listener.accept(),
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-  ]);
-  listener.close();
-  const socket = new CorkedSocket(server, { maxMessageBytes: 1 << 20, maxBusy: 10 });
+  // The default close wait (2 s), which a socket that reads nothing would wait out.
+  const { socket, client } = await pair({ maxBusy: 10, closeWaitMs: 2000 });
   let closedAt = 0;
   socket.start({
     open() {},
