@@ -55,6 +55,8 @@ export class Connection implements ConnInfo {
   readonly subs = new Map<string, LiveSub>();
   #closed = false;
   #opened = false;
+  /** Aborts this connection's store reads when it closes: nobody is left to answer. */
+  #reads = new AbortController();
 
   constructor(
     readonly relay: Relay,
@@ -77,6 +79,7 @@ export class Connection implements ConnInfo {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#reads.abort();
     for (const sub of this.subs.values()) this.relay.subs.remove(sub);
     this.subs.clear();
     // A socket can fail before it ever opened: only what open() counted is uncounted.
@@ -297,7 +300,10 @@ export class Connection implements ConnInfo {
     try {
       // Hidden events are skipped before the limit counts them: a filter's limit applies after
       // every condition, privacy included, so a DM never displaces a readable match.
-      events = await store.query(stored, { visible: (ev) => canRead(ev, this) });
+      events = await store.query(stored, {
+        visible: (ev) => canRead(ev, this),
+        signal: this.#reads.signal,
+      });
     } catch (err) {
       console.error("query failed:", err);
       if (this.subs.get(req.id) === sub) {
@@ -337,14 +343,17 @@ export class Connection implements ConnInfo {
     const req = this.#request(msg, "COUNT");
     if (!req) return;
     const store = this.relay.store;
+    const opts = { signal: this.#reads.signal };
     let count: number;
     try {
-      count = await store.count(req.filters);
+      count = await store.count(req.filters, opts);
       // Private kinds count only where this connection could read them (NIP-45 over NIP-42).
       const priv = req.filters.map(privatePart).filter((f): f is Filter => f !== undefined);
       if (priv.length > 0) {
-        count -= await store.count(priv);
-        if (this.pubkeys.size > 0) count += await store.count(readableParts(priv, this.pubkeys));
+        count -= await store.count(priv, opts);
+        if (this.pubkeys.size > 0) {
+          count += await store.count(readableParts(priv, this.pubkeys), opts);
+        }
       }
     } catch (err) {
       // NIP-45: a COUNT the relay cannot fulfil MUST be answered with CLOSED.

@@ -1,6 +1,8 @@
 import { assert, assertEquals } from "@std/assert";
 import { loadConfig } from "../config.ts";
 import { MemoryStore } from "../kv/memory_store.ts";
+import type { StoreOptions } from "../kv/store.ts";
+import type { Filter } from "../nostr/types.ts";
 import { Relay } from "./relay.ts";
 import { attachSocket, type RelaySocket } from "./websocket.ts";
 
@@ -22,4 +24,45 @@ Deno.test("attachSocket: a message's promise settles once the relay has answered
   await handling;
   assertEquals(JSON.parse(sent.at(-1)!), ["EOSE", "s"]);
   events.closed();
+});
+
+Deno.test("a connection's store reads are aborted when it closes: nobody is left to answer", async () => {
+  const signals: Array<AbortSignal | undefined> = [];
+  let release = () => {};
+  const gate = new Promise<void>((r) => release = r);
+  class WatchedStore extends MemoryStore {
+    override async count(filters: Filter[], opts?: StoreOptions): Promise<number> {
+      signals.push(opts?.signal);
+      await gate;
+      return super.count(filters);
+    }
+    override async query(filters: Filter[], opts?: StoreOptions) {
+      signals.push(opts?.signal);
+      await gate;
+      return super.query(filters, opts);
+    }
+  }
+  const env: Record<string, string> = { NEXUS_AUTH: "off", NEXUS_VERIFY_THREADS: "0" };
+  const relay = new Relay({ config: loadConfig((n) => env[n]), store: new WatchedStore() });
+  const sent: string[] = [];
+  const socket: RelaySocket = {
+    open: true,
+    bufferedAmount: 0,
+    send: (data) => void sent.push(data),
+    close() {},
+  };
+  const events = attachSocket(relay, socket, "127.0.0.1", "ws://127.0.0.1/");
+  events.open();
+  const handling = [
+    events.message(JSON.stringify(["COUNT", "c", { kinds: [1] }])),
+    events.message(JSON.stringify(["REQ", "r", { kinds: [1] }])),
+  ];
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(signals.length, 2);
+  assert(signals.every((s) => s && !s.aborted), "open: reads run");
+  events.closed();
+  assert(signals.every((s) => s!.aborted), "closed: reads are told to stop");
+  release();
+  await Promise.all(handling);
+  assertEquals(sent.filter((m) => !m.startsWith('["AUTH"')), [], "nothing is sent after the close");
 });
