@@ -181,12 +181,25 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     ),
     trustProxy: trust === "off" ? undefined : trust === "on" ? "x-forwarded-for" : trust,
     transport,
-    // Checks are about half of an EVENT's CPU: on a thread of their own they overlap framing,
-    // storing and fan-out (one isolate on 2 cores: 2,175-2,334 -> 2,532-2,702 events/s). On one
-    // core there is nothing to overlap with.
-    verifyThreads: int("NEXUS_VERIFY_THREADS", navigator.hardwareConcurrency > 1 ? 1 : 0, 0, 64),
+    // One process, one isolate (main.ts, deno task dev, Deploy); start.ts passes its own default.
+    verifyThreads: int(
+      "NEXUS_VERIFY_THREADS",
+      defaultVerifyThreads(navigator.hardwareConcurrency, 1),
+      0,
+      64,
+    ),
   };
   return Object.freeze(config);
+}
+
+/**
+ * Verification threads per isolate when NEXUS_VERIFY_THREADS is unset: one where the isolates leave
+ * a core spare, else none. Checks are about half of an EVENT's CPU; on a thread of their own they
+ * overlap framing, storing and fan-out (one isolate on 2 cores: 2,175-2,334 -> 2,532-2,702
+ * events/s), but isolates that already fill the cores gain nothing (two on 2 cores: no change).
+ */
+export function defaultVerifyThreads(cores: number, isolates: number): number {
+  return isolates < cores ? 1 : 0;
 }
 
 /** A line to log at start when the NIP-42 relay check trusts the client's Host header. */

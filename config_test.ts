@@ -1,5 +1,11 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
-import { ConfigError, loadConfig, relayUrlWarning, startupWarnings } from "./config.ts";
+import {
+  ConfigError,
+  defaultVerifyThreads,
+  loadConfig,
+  relayUrlWarning,
+  startupWarnings,
+} from "./config.ts";
 
 const load = (env: Record<string, string>) => loadConfig((n) => env[n]);
 
@@ -111,8 +117,12 @@ Deno.test("relayUrlWarning() warns only while the relay URL comes from the Host 
   assertEquals(relayUrlWarning(load({ NEXUS_RELAY_URL: "wss://relay.example" })), undefined);
 });
 
-Deno.test("NEXUS_VERIFY_THREADS: a thread where there is a core to spare, else none", () => {
+Deno.test("NEXUS_VERIFY_THREADS: a thread where the isolates leave a core spare, else none", () => {
   assertEquals(load({}).verifyThreads, navigator.hardwareConcurrency > 1 ? 1 : 0);
   assertEquals(load({ NEXUS_VERIFY_THREADS: "0" }).verifyThreads, 0);
   assertEquals(load({ NEXUS_VERIFY_THREADS: "3" }).verifyThreads, 3);
+  assertEquals(defaultVerifyThreads(2, 1), 1, "one isolate on 2 cores (main.ts, DENO_JOBS=1)");
+  assertEquals(defaultVerifyThreads(2, 2), 0, "deno task start's default: an isolate per core");
+  assertEquals(defaultVerifyThreads(1, 1), 0, "one core");
+  assertEquals(defaultVerifyThreads(8, 4), 1);
 });

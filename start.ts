@@ -1,10 +1,10 @@
 /**
  * @module `deno task start`: validate the settings once, then run `deno serve --parallel` with one
- * isolate per 1 + NEXUS_VERIFY_THREADS cores (DENO_JOBS=N picks N), forwarding signals so shutdown
- * stays graceful. On the corked transport each isolate listens on PORT itself (SO_REUSEPORT) and
- * `deno serve`'s own listener, on a loopback port nobody is told of, stays idle.
+ * isolate per core (DENO_JOBS=N picks N), forwarding signals so shutdown stays graceful. On the
+ * corked transport each isolate listens on PORT itself (SO_REUSEPORT) and `deno serve`'s own
+ * listener, on a loopback port nobody is told of, stays idle.
  */
-import { loadConfigOrExit, startupWarnings } from "./config.ts";
+import { defaultVerifyThreads, loadConfigOrExit, startupWarnings } from "./config.ts";
 import { preflightOrExit, serveHostArg } from "./preflight.ts";
 
 const config = loadConfigOrExit();
@@ -13,16 +13,17 @@ const port = await preflightOrExit(config, true);
 for (const warning of startupWarnings(config)) console.warn(warning);
 const env: Record<string, string> = {};
 // deno serve reads DENO_JOBS raw and runs one isolate on anything but digits: pass on the number
-// config.ts validated. Unset, deno serve would run an isolate per core; but an isolate with
-// verification threads (NEXUS_VERIFY_THREADS) keeps 1 + that many cores busy. On 2 cores one
-// isolate and a thread beat two isolates, whose commits take turns on the KV file's write lock and
-// who each keep every event in their hot window (BENCHMARKS.md, tenth session). An in-memory KV is
-// private to each isolate, so isolates could not share events: run one.
+// config.ts validated. An in-memory KV is private to each isolate, so isolates could not share
+// events: run one.
 const jobs = Deno.env.get("DENO_JOBS")?.trim();
-env.DENO_JOBS = jobs
-  ? String(Number(jobs))
-  : String(Math.max(1, Math.floor(navigator.hardwareConcurrency / (1 + config.verifyThreads))));
+if (jobs) env.DENO_JOBS = String(Number(jobs));
 if (config.kvPath === ":memory:") env.DENO_JOBS = "1";
+// Signatures go to a thread of each isolate's own only where the isolates leave cores spare (say
+// DENO_JOBS=1 on 2 cores, which ingests more than the default two isolates: BENCHMARKS.md).
+if (!Deno.env.get("NEXUS_VERIFY_THREADS")?.trim()) {
+  const cores = navigator.hardwareConcurrency;
+  env.NEXUS_VERIFY_THREADS = String(defaultVerifyThreads(cores, Number(env.DENO_JOBS ?? cores)));
+}
 // Isolates sharing a port must be given the same one: PORT=0 is resolved here.
 const corked = config.transport === "corked";
 if (corked) env.PORT = String(port);

@@ -164,37 +164,29 @@ Deno.test("deno task start passes an IPv6 HOST to deno serve in brackets", () =>
   ]);
 });
 
-Deno.test("deno task start without DENO_JOBS: an isolate per 1 + NEXUS_VERIFY_THREADS cores", async () => {
+Deno.test("deno task start without DENO_JOBS runs one isolate per core", async () => {
   const cores = navigator.hardwareConcurrency;
-  const inherited = Deno.env.get("DENO_JOBS");
-  for (const threads of [0, 1]) {
-    const dir = await Deno.makeTempDir();
-    const expected = inherited ? Number(inherited) : Math.max(1, Math.floor(cores / (1 + threads)));
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "start.ts"],
-      cwd: new URL("..", import.meta.url).pathname,
-      env: {
-        HOST: "127.0.0.1",
-        PORT: "0",
-        NEXUS_VERIFY_THREADS: String(threads),
-        NEXUS_KV_PATH: `${dir}/kv.sqlite`,
-      },
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    let out = "";
-    const read = (async () => {
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
-    })();
-    const count = () => (out.match(/relay listening on/g) ?? []).length;
-    const until = Date.now() + 15_000;
-    while (count() < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    // Time for one more isolate to announce itself, if one were started.
-    await new Promise((r) => setTimeout(r, 1500));
-    child.kill("SIGTERM");
-    await child.status;
-    await read;
-    assertEquals(count(), expected, `NEXUS_VERIFY_THREADS=${threads} on ${cores} cores: ${out}`);
-    await Deno.remove(dir, { recursive: true });
-  }
+  const expected = Number(Deno.env.get("DENO_JOBS") ?? cores);
+  const dir = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "start.ts"],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { HOST: "127.0.0.1", PORT: "0", NEXUS_KV_PATH: `${dir}/kv.sqlite` },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let out = "";
+  const read = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
+  })();
+  const count = () => (out.match(/relay listening on/g) ?? []).length;
+  const until = Date.now() + 15_000;
+  while (count() < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  // Time for one more isolate to announce itself, if one were started.
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill("SIGTERM");
+  await child.status;
+  await read;
+  assertEquals(count(), expected, `${cores} cores: ${out}`);
+  await Deno.remove(dir, { recursive: true });
 });
