@@ -154,7 +154,8 @@ export class CorkedSocket {
   /** Queue a close frame and start watching for the end of the connection. */
   #startClose(payload: Uint8Array): void {
     this.#state = State.Closing;
-    // No text is handed out once closing: read on, to see the peer's answer.
+    // No text is handed out once closing (a peer's close hands out the backlog first): read on,
+    // to see the peer's answer.
     this.#backlog = [];
     this.#backlogHead = 0;
     this.#wake();
@@ -269,6 +270,13 @@ export class CorkedSocket {
         return;
       case "close":
         if (this.#state === State.Open) {
+          // What the peer sent before its close is still its to the last message: hand out what
+          // waits behind maxBusy (at most one read's worth) before closing.
+          while (this.#backlogHead < this.#backlog.length) {
+            const data = this.#backlog[this.#backlogHead]!;
+            this.#backlog[this.#backlogHead++] = "";
+            this.#handOut(data);
+          }
           // Echo the code (RFC 6455 section 5.5.1), then end once it is written.
           // Watched too: a peer that closes but reads nothing would keep the echo queued forever.
           this.#startClose(m.code === undefined ? EMPTY : closePayload(m.code));
