@@ -218,6 +218,15 @@ export class CorkedSocket {
     if (this.#resume && this.#busy <= this.#maxBusy >> 1 && !this.#backlog.length) this.#wake();
   };
 
+  /** Hand out everything waiting behind maxBusy (at most one read's worth), before a close. */
+  #handOutBacklog(): void {
+    while (this.#backlogHead < this.#backlog.length) {
+      const data = this.#backlog[this.#backlogHead]!;
+      this.#backlog[this.#backlogHead++] = "";
+      this.#handOut(data);
+    }
+  }
+
   /** Give a text message to the owner, counting it until its handling settles. */
   #handOut(data: string): void {
     if (this.#state !== State.Open) return;
@@ -241,6 +250,7 @@ export class CorkedSocket {
     for (const m of this.#reader.push(bytes)) this.#dispatch(m);
     const failed = this.#reader.failed;
     if (failed && this.#state === State.Open) {
+      this.#handOutBacklog(); // messages before the violation are kept, as they always were
       this.close(failed.code, failed.message);
       // Nothing more will be read: do not wait for the peer's close.
       this.#endAfterFlush = true;
@@ -270,13 +280,8 @@ export class CorkedSocket {
         return;
       case "close":
         if (this.#state === State.Open) {
-          // What the peer sent before its close is still its to the last message: hand out what
-          // waits behind maxBusy (at most one read's worth) before closing.
-          while (this.#backlogHead < this.#backlog.length) {
-            const data = this.#backlog[this.#backlogHead]!;
-            this.#backlog[this.#backlogHead++] = "";
-            this.#handOut(data);
-          }
+          // What the peer sent before its close is still its to the last message.
+          this.#handOutBacklog();
           // Echo the code (RFC 6455 section 5.5.1), then end once it is written.
           // Watched too: a peer that closes but reads nothing would keep the echo queued forever.
           this.#startClose(m.code === undefined ? EMPTY : closePayload(m.code));

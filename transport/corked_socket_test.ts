@@ -187,31 +187,34 @@ Deno.test("CorkedSocket: a socket paused on its owner still reads the peer's ans
   client.close();
 });
 
-Deno.test("CorkedSocket: messages waiting behind maxBusy when the peer closes are still handed out", async () => {
-  const { socket, client } = await pair({ maxBusy: 10 });
-  const handed: string[] = [];
-  let closed = false;
-  socket.start({
-    open() {},
-    message: (data) => {
-      handed.push(data);
-      return new Promise<void>(() => {}); // still being handled when the close arrives
-    },
-    binary() {},
-    closed: () => closed = true,
-  });
-  const parts = [
-    ...Array.from(
-      { length: 30 },
-      (_, i) => clientFrame(Op.text, new TextEncoder().encode(`m${i}`)),
-    ),
-    clientFrame(Op.close, new Uint8Array([0x03, 0xe8])),
-  ];
-  const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) all.set(p, (off += p.length) - p.length);
-  await client.write(all); // one write: the close arrives in the same read as the backlog
-  while (!closed) await new Promise((r) => setTimeout(r, 10));
-  assertEquals(handed, Array.from({ length: 30 }, (_, i) => `m${i}`));
-  client.close();
+Deno.test("CorkedSocket: messages waiting behind maxBusy when the peer closes, or breaks the protocol, are still handed out", async () => {
+  const unmasked = new Uint8Array([...frameHeader(Op.text, 1), 0x78]); // RFC 6455 5.1: fails
+  for (const last of [clientFrame(Op.close, new Uint8Array([0x03, 0xe8])), unmasked]) {
+    const { socket, client } = await pair({ maxBusy: 10 });
+    const handed: string[] = [];
+    let closed = false;
+    socket.start({
+      open() {},
+      message: (data) => {
+        handed.push(data);
+        return new Promise<void>(() => {}); // still being handled when the end arrives
+      },
+      binary() {},
+      closed: () => closed = true,
+    });
+    const parts = [
+      ...Array.from(
+        { length: 30 },
+        (_, i) => clientFrame(Op.text, new TextEncoder().encode(`m${i}`)),
+      ),
+      last,
+    ];
+    const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts) all.set(p, (off += p.length) - p.length);
+    await client.write(all); // one write: the end arrives in the same read as the backlog
+    while (!closed) await new Promise((r) => setTimeout(r, 10));
+    assertEquals(handed, Array.from({ length: 30 }, (_, i) => `m${i}`));
+    client.close();
+  }
 });
