@@ -4,6 +4,7 @@
  * protocol errors and TCP segmentation are exactly what each test says they are.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
+import { concat } from "@std/bytes/concat";
 import { finalizeEvent, generateSecretKey } from "nostr-tools";
 import { startRelay, type TestRelay } from "./helpers.ts";
 
@@ -108,17 +109,6 @@ function closeCode(payload: Uint8Array): number | undefined {
 async function acceptFor(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + WS_GUID));
   return btoa(String.fromCharCode(...new Uint8Array(digest)));
-}
-
-/** The byte arrays one after the other. */
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Resolve after some milliseconds. */

@@ -1,6 +1,9 @@
 import { assert, assertEquals } from "@std/assert";
+import { concat } from "@std/bytes/concat";
 import { CorkedSocket } from "./corked_socket.ts";
 import { frameHeader, Op } from "./frames.ts";
+
+const encoder = new TextEncoder();
 
 /**
  * A CorkedSocket on one end of a real loopback TCP connection, a raw client on the other;
@@ -126,16 +129,10 @@ Deno.test("CorkedSocket: at most maxBusy messages in hand; the rest wait, in ord
     binary() {},
     closed: () => closed = true,
   });
-  const frames = (n: number, from: number) => {
-    const parts = Array.from(
-      { length: n },
-      (_, i) => clientFrame(Op.text, new TextEncoder().encode(`m${from + i}`)),
+  const frames = (n: number, from: number) =>
+    concat(
+      Array.from({ length: n }, (_, i) => clientFrame(Op.text, encoder.encode(`m${from + i}`))),
     );
-    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-    let off = 0;
-    for (const p of parts) out.set(p, (off += p.length) - p.length);
-    return out;
-  };
   const write = async (b: Uint8Array) => {
     for (let off = 0; off < b.length;) off += await client.write(b.subarray(off));
   };
@@ -171,7 +168,7 @@ Deno.test("CorkedSocket: a socket paused on its owner still reads the peer's ans
     binary() {},
     closed: () => closedAt = performance.now(),
   });
-  const text = clientFrame(Op.text, new TextEncoder().encode("x"));
+  const text = clientFrame(Op.text, encoder.encode("x"));
   for (let i = 0; i < 20; i++) await client.write(text);
   await new Promise((r) => setTimeout(r, 100));
   assert(socket.paused);
@@ -205,14 +202,11 @@ Deno.test("CorkedSocket: messages waiting behind maxBusy when the peer closes, o
     const parts = [
       ...Array.from(
         { length: 30 },
-        (_, i) => clientFrame(Op.text, new TextEncoder().encode(`m${i}`)),
+        (_, i) => clientFrame(Op.text, encoder.encode(`m${i}`)),
       ),
       last,
     ];
-    const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-    let off = 0;
-    for (const p of parts) all.set(p, (off += p.length) - p.length);
-    await client.write(all); // one write: the end arrives in the same read as the backlog
+    await client.write(concat(parts)); // one write: the end arrives in the same read as the backlog
     while (!closed) await new Promise((r) => setTimeout(r, 10));
     assertEquals(handed, Array.from({ length: 30 }, (_, i) => `m${i}`));
     client.close();

@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
+import { concat } from "@std/bytes/concat";
 import { closePayload, frameHeader, FrameReader, type Incoming, Op } from "./frames.ts";
 
 const encoder = new TextEncoder();
@@ -28,19 +29,9 @@ function readAll(reader: FrameReader, bytes: Uint8Array, sizes: number[]): Incom
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 Deno.test("FrameReader: messages of every length form, fragmented or not, in any chunking", () => {
   const texts = ["", "a", "é".repeat(62), "x".repeat(126), "y".repeat(70_000)];
-  const stream = concat(
+  const stream = concat([
     ...texts.map((t) => clientFrame(Op.text, encoder.encode(t))),
     // One message in three fragments, a ping between them.
     clientFrame(Op.text, encoder.encode("frag"), false),
@@ -48,7 +39,7 @@ Deno.test("FrameReader: messages of every length form, fragmented or not, in any
     clientFrame(Op.ping, encoder.encode("p")),
     clientFrame(Op.continuation, encoder.encode("ted"), true),
     clientFrame(Op.binary, Uint8Array.of(1, 2, 3)),
-  );
+  ]);
   for (const sizes of [[stream.length], [1], [2, 3, 5, 7], [13, 1000, 1]]) {
     const got = readAll(new FrameReader(1 << 20), stream, sizes);
     assertEquals(got, [
@@ -62,7 +53,7 @@ Deno.test("FrameReader: messages of every length form, fragmented or not, in any
 
 Deno.test("FrameReader: a violation keeps what came before it and stops there", () => {
   const cases: Array<[string, Uint8Array, number]> = [
-    ["unmasked", concat(frameHeader(Op.text, 1), encoder.encode("a")), 1002],
+    ["unmasked", concat([frameHeader(Op.text, 1), encoder.encode("a")]), 1002],
     [
       "reserved bit",
       (() => {
@@ -75,10 +66,10 @@ Deno.test("FrameReader: a violation keeps what came before it and stops there", 
     ["continuation first", clientFrame(Op.continuation, encoder.encode("a")), 1002],
     [
       "text inside a fragmented text",
-      concat(
+      concat([
         clientFrame(Op.text, encoder.encode("a"), false),
         clientFrame(Op.text, encoder.encode("b")),
-      ),
+      ]),
       1002,
     ],
     ["long ping", clientFrame(Op.ping, new Uint8Array(126)), 1002],
@@ -88,10 +79,10 @@ Deno.test("FrameReader: a violation keeps what came before it and stops there", 
     ["too big", clientFrame(Op.text, new Uint8Array(101)), 1009],
     [
       "too big in fragments",
-      concat(
+      concat([
         clientFrame(Op.text, new Uint8Array(60), false),
         clientFrame(Op.continuation, new Uint8Array(60)),
-      ),
+      ]),
       1009,
     ],
     ["close code 1005", clientFrame(Op.close, Uint8Array.of(0x03, 0xed)), 1002],
@@ -99,7 +90,7 @@ Deno.test("FrameReader: a violation keeps what came before it and stops there", 
   ];
   for (const [name, bad, code] of cases) {
     const reader = new FrameReader(100);
-    const got = reader.push(concat(clientFrame(Op.text, encoder.encode("ok")), bad));
+    const got = reader.push(concat([clientFrame(Op.text, encoder.encode("ok")), bad]));
     assertEquals(got, [{ type: "text", data: "ok" }], name);
     assertEquals(reader.failed?.code, code, name);
     assertEquals(reader.push(clientFrame(Op.text, encoder.encode("more"))), [], name);
@@ -131,14 +122,14 @@ Deno.test("FrameReader: a message of a thousand one-byte fragments", () => {
     parts.push(clientFrame(Op.continuation, encoder.encode("b"), false));
   }
   parts.push(clientFrame(Op.continuation, encoder.encode("c")));
-  const got = new FrameReader(1000).push(concat(...parts));
+  const got = new FrameReader(1000).push(concat(parts));
   assertEquals(got, [{ type: "text", data: "a" + "b".repeat(998) + "c" }]);
 });
 
 Deno.test("FrameReader: a header announcing a large frame allocates nothing like its size", () => {
   const head = frameHeader(Op.text, 1 << 20);
   head[1]! |= 0x80;
-  const announce = concat(head, new Uint8Array(4), Uint8Array.of(0x61));
+  const announce = concat([head, new Uint8Array(4), Uint8Array.of(0x61)]);
   const before = Deno.memoryUsage().external;
   const readers = Array.from({ length: 100 }, () => new FrameReader(2 << 20));
   for (const r of readers) assertEquals(r.push(announce), []);
