@@ -23,7 +23,7 @@ export interface Verifier {
 export const inlineVerifier: Verifier = { verify: verifyEvent, close() {} };
 
 /** The script a verification thread runs. */
-export const VERIFY_WORKER_URL = new URL("./verify_worker.ts", import.meta.url).href;
+const VERIFY_WORKER_URL = new URL("./verify_worker.ts", import.meta.url).href;
 
 /** Options for threads; the defaults suit verify_worker.ts. */
 export interface VerifierOptions {

@@ -1,14 +1,15 @@
 import { assert, assertEquals } from "@std/assert";
 import { loadConfig } from "../config.ts";
 import { MemoryStore } from "../kv/memory_store.ts";
-import type { StoreOptions } from "../kv/store.ts";
+import type { NStore, StoreOptions } from "../kv/store.ts";
 import type { Filter } from "../nostr/types.ts";
 import { Relay } from "./relay.ts";
-import { attachSocket, type RelaySocket } from "./websocket.ts";
+import { attachSocket, type RelaySocket, type SocketEvents } from "./websocket.ts";
 
-Deno.test("attachSocket: a message's promise settles once the relay has answered it", async () => {
+/** A relay over `store`, and a connection to it through a socket that records what is sent. */
+function attached(store: NStore): { events: SocketEvents; sent: string[] } {
   const env: Record<string, string> = { NEXUS_AUTH: "off", NEXUS_VERIFY_THREADS: "0" };
-  const relay = new Relay({ config: loadConfig((n) => env[n]), store: new MemoryStore() });
+  const relay = new Relay({ config: loadConfig((n) => env[n]), store });
   const sent: string[] = [];
   const socket: RelaySocket = {
     open: true,
@@ -18,6 +19,11 @@ Deno.test("attachSocket: a message's promise settles once the relay has answered
   };
   const events = attachSocket(relay, socket, "127.0.0.1", "ws://127.0.0.1/");
   events.open();
+  return { events, sent };
+}
+
+Deno.test("attachSocket: a message's promise settles once the relay has answered it", async () => {
+  const { events, sent } = attached(new MemoryStore());
   // The corked transport stops reading while too many of these are unsettled (maxBusy).
   const handling = events.message(JSON.stringify(["REQ", "s", { kinds: [1] }]));
   assert(handling instanceof Promise, "the transport needs the promise to count messages in hand");
@@ -42,17 +48,7 @@ Deno.test("a connection's store reads are aborted when it closes: nobody is left
       return super.query(filters, opts);
     }
   }
-  const env: Record<string, string> = { NEXUS_AUTH: "off", NEXUS_VERIFY_THREADS: "0" };
-  const relay = new Relay({ config: loadConfig((n) => env[n]), store: new WatchedStore() });
-  const sent: string[] = [];
-  const socket: RelaySocket = {
-    open: true,
-    bufferedAmount: 0,
-    send: (data) => void sent.push(data),
-    close() {},
-  };
-  const events = attachSocket(relay, socket, "127.0.0.1", "ws://127.0.0.1/");
-  events.open();
+  const { events, sent } = attached(new WatchedStore());
   const handling = [
     events.message(JSON.stringify(["COUNT", "c", { kinds: [1] }])),
     events.message(JSON.stringify(["REQ", "r", { kinds: [1] }])),

@@ -3,21 +3,24 @@ import { assert, assertEquals } from "@std/assert";
 import { Agent, Client } from "./helpers.ts";
 import { serveHostArg } from "../preflight.ts";
 
-Deno.test("deno serve --parallel: every subscriber on every isolate gets each event once; SIGTERM exits", async () => {
-  const dir = await Deno.makeTempDir();
-  const child = new Deno.Command(Deno.execPath(), {
+/** `deno run -A start.ts` on loopback (PORT=0), stdout and stderr piped. */
+function startTs(env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "start.ts"],
     cwd: new URL("..", import.meta.url).pathname,
-    env: {
-      DENO_JOBS: " 2", // deno serve itself would run one isolate on the space
-      HOST: "127.0.0.1",
-      PORT: "0",
-      NEXUS_AUTH: "off",
-      NEXUS_KV_PATH: `${dir}/kv.sqlite`,
-    },
+    env: { HOST: "127.0.0.1", PORT: "0", ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+}
+
+Deno.test("deno serve --parallel: every subscriber on every isolate gets each event once; SIGTERM exits", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = startTs({
+    DENO_JOBS: " 2", // deno serve itself would run one isolate on the space
+    NEXUS_AUTH: "off",
+    NEXUS_KV_PATH: `${dir}/kv.sqlite`,
+  });
   const stderr = child.stderr.pipeTo(new WritableStream());
   // Each isolate announces the port it shares with the others.
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -69,13 +72,7 @@ Deno.test("deno serve --parallel: every subscriber on every isolate gets each ev
 
 Deno.test("deno task start: a deno serve that does not exit after SIGTERM is killed within the deadline", async () => {
   const dir = await Deno.makeTempDir();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "start.ts"],
-    cwd: new URL("..", import.meta.url).pathname,
-    env: { DENO_JOBS: "1", HOST: "127.0.0.1", PORT: "0", NEXUS_KV_PATH: `${dir}/kv.sqlite` },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = startTs({ DENO_JOBS: "1", NEXUS_KV_PATH: `${dir}/kv.sqlite` });
   let err = "";
   const drain = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
@@ -168,13 +165,8 @@ Deno.test("deno task start without DENO_JOBS runs one isolate per core", async (
   const cores = navigator.hardwareConcurrency;
   const expected = Number(Deno.env.get("DENO_JOBS") ?? cores);
   const dir = await Deno.makeTempDir();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "start.ts"],
-    cwd: new URL("..", import.meta.url).pathname,
-    env: { HOST: "127.0.0.1", PORT: "0", NEXUS_KV_PATH: `${dir}/kv.sqlite` },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const child = startTs({ NEXUS_KV_PATH: `${dir}/kv.sqlite` });
+  const stderr = child.stderr.pipeTo(new WritableStream());
   let out = "";
   const read = (async () => {
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
@@ -186,7 +178,7 @@ Deno.test("deno task start without DENO_JOBS runs one isolate per core", async (
   await new Promise((r) => setTimeout(r, 1500));
   child.kill("SIGTERM");
   await child.status;
-  await read;
+  await Promise.all([read, stderr]);
   assertEquals(count(), expected, `${cores} cores: ${out}`);
   await Deno.remove(dir, { recursive: true });
 });
