@@ -1,7 +1,8 @@
 /**
  * @module `deno task bench`: ingest, query, fan-out, idle-connection and job round-trip phases
- * against a relay it starts (deno task start, temporary KV) or one given with --url. Events are
- * pre-signed; every answer is checked. Prints a table and writes JSON.
+ * against a relay it starts (deno task start, temporary KV) or one given with --url, and on request
+ * a flood phase (an honest client's OK times while others publish faster than they are served).
+ * Events are pre-signed; every answer is checked. Prints a table and writes JSON.
  *
  *   deno task bench [--url ws://...] [--events 5000] [--connections 8] [--inflight 16] [--auth]
  *                   [--phases a,b] [--out f]  (every flag: the parseArgs options below)
@@ -31,6 +32,9 @@ const { values: args } = parseArgs({
     // Client connections of the ingest and query phases, and events in flight on each in ingest.
     connections: { type: "string", default: "8" },
     inflight: { type: "string", default: "16" },
+    // Flood phase: connections that send all their events at once, and events each.
+    flooders: { type: "string", default: "10" },
+    "flood-events": { type: "string", default: "2000" },
     feed: { type: "boolean", default: false },
     auth: { type: "boolean", default: false },
     phases: { type: "string", default: "ingest,query,fanout,idle,jobs" },
@@ -73,12 +77,11 @@ const results: Record<string, unknown> = {
   deno: Deno.version.deno,
 };
 
-async function connect(to: string | unknown = url): Promise<BenchClient> {
-  const target = typeof to === "string" ? to : url;
+async function connect(target: string = url, key = authKey): Promise<BenchClient> {
   const c = await BenchClient.connect(target);
   if (args.auth || c.challenge) {
     await c.auth((challenge) =>
-      sign(authKey, {
+      sign(key, {
         kind: 22242,
         tags: [["relay", target], ["challenge", challenge]],
         content: "",
@@ -130,7 +133,7 @@ async function cpuMeter(): Promise<() => Promise<Record<string, number>>> {
 }
 
 async function ingest(events: Ev[], conns = 8, inflight = 16) {
-  const clients = await Promise.all(Array.from({ length: conns }, connect));
+  const clients = await Promise.all(Array.from({ length: conns }, () => connect()));
   const lat: number[] = [];
   let refused = 0;
   let rateLimited = 0;
@@ -178,6 +181,68 @@ async function ingest(events: Ev[], conns = 8, inflight = 16) {
     refused,
     rate_limited_resent: rateLimited,
     seconds: +secs.toFixed(2),
+    ...used,
+  };
+}
+
+/**
+ * Fairness: `flooders` connections, each its own author, send all their events at once; meanwhile
+ * an honest client publishes one event at a time. Its OK times are what a flood costs everyone else.
+ */
+async function flood(flooders: number, perFlooder: number) {
+  const fkeys = Array.from({ length: flooders }, () => generateSecretKey());
+  const floods = fkeys.map((k, f) =>
+    Array.from(
+      { length: perFlooder },
+      (_, i) =>
+        JSON.stringify(["EVENT", sign(k, { kind: 1, tags: [], content: `flood ${f} ${i}` })]),
+    )
+  );
+  const honestKey = generateSecretKey();
+  const clients = await Promise.all(fkeys.map((k) => connect(url, k)));
+  const honest = await connect(url, honestKey);
+  const total = flooders * perFlooder;
+  let acked = 0;
+  let refused = 0;
+  const floodDone = new Promise<void>((done) =>
+    clients.forEach((c) =>
+      c.onOk = (_id, ok, msg) => {
+        if (!ok && refused++ < 3) console.error("flood refused:", msg);
+        if (++acked === total) done();
+      }
+    )
+  );
+  const cpu = await cpuMeter();
+  const t0 = performance.now();
+  clients.forEach((c, f) => floods[f]!.forEach((m) => c.send(m)));
+  // Let the flood fill the relay's queues first.
+  await new Promise((r) => setTimeout(r, 300));
+  const lat: number[] = [];
+  let honestRefused = 0;
+  for (let i = 0; acked < total; i++) {
+    const ev = sign(honestKey, { kind: 1, tags: [], content: `honest ${i}` });
+    const sent = performance.now();
+    const ok = await new Promise<boolean>((res) => {
+      honest.onOk = (_id, ok) => res(ok);
+      honest.send(JSON.stringify(["EVENT", ev]));
+    });
+    if (!ok) honestRefused++;
+    lat.push(performance.now() - sent);
+  }
+  await floodDone;
+  const secs = (performance.now() - t0) / 1000;
+  const used = await cpu();
+  [...clients, honest].forEach((c) => c.close());
+  return {
+    flooders,
+    flood_events: total,
+    flood_events_per_s: Math.round(total / secs),
+    flood_refused: refused,
+    honest_events: lat.length,
+    honest_refused: honestRefused,
+    honest_ok_p50_ms: +pct(lat, 50).toFixed(2),
+    honest_ok_p99_ms: +pct(lat, 99).toFixed(2),
+    honest_ok_max_ms: +Math.max(...lat).toFixed(2),
     ...used,
   };
 }
@@ -240,7 +305,7 @@ async function query(events: Ev[], n: number, conns = 8, inflight = 4) {
     }
     return ids;
   });
-  const clients = await Promise.all(Array.from({ length: conns }, connect));
+  const clients = await Promise.all(Array.from({ length: conns }, () => connect()));
   const lat: number[] = [];
   let wrong = 0, missing = 0, extra = 0, misordered = 0;
   const cpu = await cpuMeter();
@@ -337,7 +402,9 @@ async function fanout(
   let lastAt = 0;
   const subs = [];
   for (let i = 0; i < subscribers; i += 50) {
-    subs.push(...await Promise.all(Array.from({ length: Math.min(50, subscribers - i) }, connect)));
+    subs.push(
+      ...await Promise.all(Array.from({ length: Math.min(50, subscribers - i) }, () => connect())),
+    );
   }
   await Promise.all(subs.map((c, s) =>
     new Promise<void>((res) => {
@@ -530,6 +597,10 @@ try {
   if (phases.has("idle")) {
     results.idle = await idle(Number(args.idle));
     console.log("idle", results.idle);
+  }
+  if (phases.has("flood")) {
+    results.flood = await flood(Number(args.flooders), Number(args["flood-events"]));
+    console.log("flood", results.flood);
   }
   if (phases.has("jobs")) {
     results.jobs = await jobs(Number(args.jobs ?? args.roundtrips));
