@@ -5,6 +5,7 @@
  * work on a REQ answer of many events (BENCHMARKS.md, "A transport that corks its writes").
  */
 import { CloseCode, closePayload, frameHeader, FrameReader, type Incoming, Op } from "./frames.ts";
+import type { InHandShare } from "./in_hand_share.ts";
 
 /** What a socket reports to its owner. */
 export interface SocketHandlers {
@@ -36,6 +37,8 @@ export interface CorkedSocketOptions {
    * ahead of every other client's.
    */
   maxBusy?: number;
+  /** Shared with the listener's other sockets: then this holds at most its share (and maxBusy). */
+  share?: InHandShare;
 }
 
 const enum State {
@@ -78,9 +81,10 @@ export class CorkedSocket {
   #closeMark = Infinity;
   #closeSentAt = 0;
   #lastProgress = 0;
-  /** Messages handed to the owner and not yet handled; at #maxBusy the rest wait here. */
+  /** Messages handed to the owner and not yet handled; at #cap() the rest wait in #backlog. */
   #busy = 0;
   readonly #maxBusy: number;
+  readonly #share: InHandShare | undefined;
   /** Text messages read but not yet handed out (#backlog[#backlogHead] first). */
   #backlog: string[] = [];
   #backlogHead = 0;
@@ -95,6 +99,7 @@ export class CorkedSocket {
     this.#closeWaitMs = options.closeWaitMs ?? 2000;
     this.#stallMs = options.stallMs ?? 10_000;
     this.#maxBusy = options.maxBusy ?? 128;
+    this.#share = options.share;
     this.#out = EMPTY;
   }
 
@@ -199,14 +204,20 @@ export class CorkedSocket {
     this.#end();
   }
 
+  /** Messages the owner may have in hand now: fewer while other sockets of the share are busy. */
+  #cap(): number {
+    return this.#share ? Math.min(this.#maxBusy, this.#share.cap) : this.#maxBusy;
+  }
+
   /** True while the owner has too much in hand to read more. */
   #waitingOnOwner(): boolean {
-    return this.#busy >= this.#maxBusy || this.#backlogHead < this.#backlog.length;
+    return this.#busy >= this.#cap() || this.#backlogHead < this.#backlog.length;
   }
 
   readonly #handled = () => {
-    this.#busy--;
-    while (this.#busy < this.#maxBusy && this.#backlogHead < this.#backlog.length) {
+    if (--this.#busy === 0) this.#share?.leave();
+    const cap = this.#cap();
+    while (this.#busy < cap && this.#backlogHead < this.#backlog.length) {
       const data = this.#backlog[this.#backlogHead]!;
       this.#backlog[this.#backlogHead++] = "";
       this.#handOut(data);
@@ -215,7 +226,7 @@ export class CorkedSocket {
       this.#backlog = [];
       this.#backlogHead = 0;
     }
-    if (this.#resume && this.#busy <= this.#maxBusy >> 1 && !this.#backlog.length) this.#wake();
+    if (this.#resume && this.#busy <= cap >> 1 && !this.#backlog.length) this.#wake();
   };
 
   /** Hand out everything waiting behind maxBusy (at most one read's worth), before a close. */
@@ -232,7 +243,7 @@ export class CorkedSocket {
     if (this.#state !== State.Open) return;
     const handling = this.#handlers?.message(data);
     if (handling) {
-      this.#busy++;
+      if (this.#busy++ === 0) this.#share?.join();
       handling.then(this.#handled, this.#handled);
     }
   }
@@ -263,8 +274,8 @@ export class CorkedSocket {
     switch (m.type) {
       case "text":
         if (this.#state !== State.Open) return;
-        // Past maxBusy in hand, the rest of this read waits its turn, in order.
-        if (this.#busy >= this.#maxBusy || this.#backlog.length) this.#backlog.push(m.data);
+        // Past its cap in hand, the rest of this read waits its turn, in order.
+        if (this.#busy >= this.#cap() || this.#backlog.length) this.#backlog.push(m.data);
         else this.#handOut(m.data);
         return;
       case "binary":

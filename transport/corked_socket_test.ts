@@ -2,6 +2,7 @@ import { assert, assertEquals } from "@std/assert";
 import { concat } from "@std/bytes/concat";
 import { CorkedSocket } from "./corked_socket.ts";
 import { frameHeader, Op } from "./frames.ts";
+import { InHandShare } from "./in_hand_share.ts";
 
 const encoder = new TextEncoder();
 
@@ -10,7 +11,7 @@ const encoder = new TextEncoder();
  * `writes()` counts the socket's write calls on its connection.
  */
 async function pair(
-  opts: { stallMs?: number; maxBusy?: number; closeWaitMs?: number } = {},
+  opts: { stallMs?: number; maxBusy?: number; closeWaitMs?: number; share?: InHandShare } = {},
 ): Promise<{ socket: CorkedSocket; client: Deno.TcpConn; writes: () => number }> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const [server, client] = await Promise.all([
@@ -38,6 +39,7 @@ async function pair(
     closeWaitMs: opts.closeWaitMs ?? 100,
     stallMs: opts.stallMs,
     maxBusy: opts.maxBusy,
+    share: opts.share,
   });
   return { socket, client, writes: () => writes };
 }
@@ -211,4 +213,60 @@ Deno.test("CorkedSocket: messages waiting behind maxBusy when the peer closes, o
     assertEquals(handed, Array.from({ length: 30 }, (_, i) => `m${i}`));
     client.close();
   }
+});
+
+Deno.test("CorkedSocket: sockets of one share split what may be in hand; one alone may hold it all", async () => {
+  const share = new InHandShare(8, 2);
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** A socket of the share whose messages stay in hand until settled, oldest first. */
+  const held = async () => {
+    const { socket, client } = await pair({ share });
+    const pending: Array<() => void> = [];
+    const handed: string[] = [];
+    let closed = false;
+    socket.start({
+      open() {},
+      message: (data) => {
+        handed.push(data);
+        return new Promise<void>((r) => pending.push(r));
+      },
+      binary() {},
+      closed: () => closed = true,
+    });
+    const send = async (n: number) => {
+      const text = clientFrame(Op.text, encoder.encode("m"));
+      for (let i = 0; i < n; i++) await client.write(text);
+      await wait(100);
+    };
+    const settle = async (n: number) => {
+      pending.splice(0, n).forEach((r) => r());
+      await wait(50);
+    };
+    const end = async () => {
+      while (pending.length) await settle(pending.length);
+      client.close();
+      while (!closed) await wait(10);
+    };
+    return { handed, pending, send, settle, end };
+  };
+  const a = await held();
+  const b = await held();
+  const c = await held();
+  await a.send(1);
+  await b.send(1);
+  assertEquals(share.busy, 2);
+  await c.send(20);
+  assertEquals(c.handed.length, 2, "three busy sockets: a share of 8 / 3 = 2");
+  await a.settle(1);
+  await b.settle(1);
+  assertEquals(share.busy, 1);
+  await c.settle(1);
+  assertEquals(c.pending.length, 8, "alone again, it may hold the whole share");
+  await a.send(6);
+  assertEquals(a.pending.length, 4, "a newly busy socket gets its share of 8 / 2");
+  await c.settle(5);
+  assertEquals(c.pending.length, 4, "its own share, now half, once what it held was done");
+  while (c.handed.length < 20) await c.settle(c.pending.length);
+  await Promise.all([a.end(), b.end(), c.end()]);
+  assertEquals(share.busy, 0, "every socket left the share");
 });

@@ -5,6 +5,7 @@
  */
 import { CloseCode } from "./frames.ts";
 import { CorkedSocket, type SocketHandlers } from "./corked_socket.ts";
+import { InHandShare } from "./in_hand_share.ts";
 
 /** The owner's answer to an upgrade request: a refusal, or what takes the accepted socket. */
 export type UpgradeDecision = Response | ((socket: CorkedSocket) => SocketHandlers);
@@ -60,6 +61,7 @@ export function listenCorked(options: CorkedListenerOptions): CorkedListener {
     ...(options.reusePort ? { reusePort: true } : {}),
   });
   const sockets = new Set<CorkedSocket>();
+  const share = new InHandShare();
   /** Connections still sending their request head: closed with the listener, or they hold it. */
   const arriving = new Set<Deno.TcpConn>();
   let waiters: Array<() => void> = [];
@@ -96,7 +98,7 @@ export function listenCorked(options: CorkedListenerOptions): CorkedListener {
         continue;
       }
       arriving.add(conn);
-      handle(conn, options, sockets, onClosed, () => arriving.delete(conn)).catch(() => {
+      handle(conn, options, { sockets, share }, onClosed, () => arriving.delete(conn)).catch(() => {
         arriving.delete(conn);
         try {
           conn.close();
@@ -131,7 +133,7 @@ export function listenCorked(options: CorkedListenerOptions): CorkedListener {
 async function handle(
   conn: Deno.TcpConn,
   options: CorkedListenerOptions,
-  sockets: Set<CorkedSocket>,
+  { sockets, share }: { sockets: Set<CorkedSocket>; share: InHandShare },
   onClosed: (socket: CorkedSocket) => void,
   arrived: () => void,
 ): Promise<void> {
@@ -148,7 +150,7 @@ async function handle(
   }
   // Corking batches frames already; Nagle would add a delayed-ACK wait to each batch.
   conn.setNoDelay(true);
-  const socket = new CorkedSocket(conn, { maxMessageBytes: options.maxMessageBytes });
+  const socket = new CorkedSocket(conn, { maxMessageBytes: options.maxMessageBytes, share });
   const accept = await acceptKey(req.headers.get("sec-websocket-key")!);
   const protocol = chosenProtocol(req);
   socket.writeRaw(encoder.encode(
