@@ -32,6 +32,8 @@ interface LiveSub extends Sub<Connection> {
   sent?: Set<string>;
   /** Values in its filters' lists: what it holds in memory and in the live index. */
   values: number;
+  /** Aborted when a REQ of the same id replaces it, or a CLOSE ends it, while it reads the store. */
+  reading?: AbortController;
 }
 
 /**
@@ -228,10 +230,7 @@ export class Connection implements ConnInfo {
       // A refused REQ or COUNT that reuses a live id ends that subscription too: the client now
       // holds CLOSED for the id, so nothing more may arrive under it.
       const live = this.subs.get(id);
-      if (live) {
-        this.subs.delete(id);
-        this.relay.subs.remove(live);
-      }
+      if (live) this.#end(live);
       this.send(["CLOSED", id, why]);
       return undefined;
     };
@@ -280,14 +279,19 @@ export class Connection implements ConnInfo {
       );
       this.relay.stats.refuse(why);
       // As for any refused REQ: the id it reused is closed too.
-      if (previous) {
-        this.subs.delete(req.id);
-        subs.remove(previous);
-      }
+      if (previous) this.#end(previous);
       return this.send(["CLOSED", req.id, why]);
     }
-    if (previous) subs.remove(previous);
-    const sub: LiveSub = { id: req.id, conn: this, filters: req.filters, held: [], values };
+    if (previous) this.#end(previous);
+    const reading = new AbortController();
+    const sub: LiveSub = {
+      id: req.id,
+      conn: this,
+      filters: req.filters,
+      held: [],
+      values,
+      reading,
+    };
     this.subs.set(req.id, sub);
     subs.add(sub);
     const anonymous = this.pubkeys.size === 0;
@@ -297,23 +301,26 @@ export class Connection implements ConnInfo {
       .filter((f) => !anonymous || !f.kinds || !f.kinds.every(isPrivateKind))
       .map((f) => ({ ...f, limit: Math.min(f.limit ?? config.defaultLimit, config.maxLimit) }));
     let events: NostrEvent[];
+    // A store told to stop returns what it found so far: never sent as the answer (checked below).
+    const signal = AbortSignal.any([this.#reads.signal, reading.signal]);
     try {
       // Hidden events are skipped before the limit counts them: a filter's limit applies after
       // every condition, privacy included, so a DM never displaces a readable match.
       events = await store.query(stored, {
         visible: (ev) => canRead(ev, this),
-        signal: this.#reads.signal,
+        signal,
       });
     } catch (err) {
       console.error("query failed:", err);
       if (this.subs.get(req.id) === sub) {
-        this.subs.delete(req.id);
-        subs.remove(sub);
+        this.#end(sub);
         this.send(["CLOSED", req.id, reason("error", "query failed")]);
       }
       return;
     }
-    if (this.subs.get(req.id) !== sub) return; // replaced or closed while querying
+    sub.reading = undefined;
+    // Replaced or closed while querying.
+    if (signal.aborted || this.subs.get(req.id) !== sub) return;
     const sent = new Set<string>();
     const prefix = `["EVENT",${JSON.stringify(req.id)},`;
     for (const ev of events) {
@@ -365,15 +372,20 @@ export class Connection implements ConnInfo {
     this.send(["COUNT", req.id, { count }]);
   }
 
+  /** End a subscription: no more live events, and a stored read still running stops early. */
+  #end(sub: LiveSub): void {
+    if (this.subs.get(sub.id) === sub) this.subs.delete(sub.id);
+    this.relay.subs.remove(sub);
+    sub.reading?.abort();
+  }
+
   #onClose(msg: unknown[]): void {
     const id = msg[1];
     if (typeof id !== "string") {
       return this.notice(reason("invalid", "CLOSE needs a subscription id"));
     }
     const sub = this.subs.get(id);
-    if (!sub) return;
-    this.subs.delete(id);
-    this.relay.subs.remove(sub);
+    if (sub) this.#end(sub);
   }
 
   #onAuth(msg: unknown[]): void {

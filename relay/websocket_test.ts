@@ -62,3 +62,35 @@ Deno.test("a connection's store reads are aborted when it closes: nobody is left
   await Promise.all(handling);
   assertEquals(sent.filter((m) => !m.startsWith('["AUTH"')), [], "nothing is sent after the close");
 });
+
+Deno.test("a REQ's store read is aborted when a REQ of the same id replaces it, or CLOSE ends it", async () => {
+  const signals: Array<AbortSignal | undefined> = [];
+  const releases: Array<() => void> = [];
+  class WatchedStore extends MemoryStore {
+    override async query(filters: Filter[], opts?: StoreOptions) {
+      signals.push(opts?.signal);
+      await new Promise<void>((r) => releases.push(r));
+      return super.query(filters, opts);
+    }
+  }
+  const store = new WatchedStore();
+  const { events, sent } = attached(store);
+  const first = events.message(JSON.stringify(["REQ", "s", { kinds: [1] }]));
+  const second = events.message(JSON.stringify(["REQ", "s", { kinds: [7] }]));
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(signals.length, 2);
+  assert(signals[0]!.aborted, "the replaced REQ's read is told to stop");
+  assert(!signals[1]!.aborted, "the REQ that replaced it reads on");
+  releases.forEach((r) => r());
+  await Promise.all([first, second]);
+  const answers = () => sent.filter((m) => !m.startsWith('["AUTH"'));
+  assertEquals(answers(), ['["EOSE","s"]'], "one answer, the second REQ's");
+  const third = events.message(JSON.stringify(["REQ", "t", { kinds: [1] }]));
+  await new Promise((r) => setTimeout(r, 0));
+  await events.message(JSON.stringify(["CLOSE", "t"]));
+  assert(signals[2]!.aborted, "CLOSE stops the read");
+  releases[2]!();
+  await third;
+  assertEquals(answers(), ['["EOSE","s"]'], "nothing for the closed REQ");
+  events.closed();
+});
