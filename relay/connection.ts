@@ -41,8 +41,8 @@ interface LiveSub extends Sub<Connection> {
  * `"id":` key is its id (an `"id"` inside a string has its quotes escaped).
  */
 const ID_IN_MESSAGE = /"id"\s*:\s*"([0-9a-f]{64})"/;
-const EVENT_VERB = /^\s*\[\s*"EVENT"/;
-/** How far from either end of an oversized EVENT its id is looked for. */
+const EVENT_VERB = /^\s*\[\s*"(EVENT|AUTH)"/;
+/** How far from either end of an oversized EVENT or AUTH its id is looked for. */
 const ID_SCAN = 65536;
 /**
  * The subscription id of a REQ or COUNT, read without parsing (plain ids only: 64 characters are
@@ -110,13 +110,15 @@ export class Connection implements ConnInfo {
     const limit = this.relay.config.maxMessageLength;
     if (data.length > limit || (data.length * 3 > limit && utf8Length(data) > limit)) {
       const msg = reason("invalid", `message is larger than ${limit} bytes`);
-      // NIP-01: every EVENT gets an OK. Serialisers put the id before or after the content (as
-      // nostr-tools does), so both ends are searched.
-      const id = EVENT_VERB.test(data.slice(0, 64))
+      // NIP-01: every EVENT gets an OK, and NIP-42 asks the same for AUTH. Serialisers put the id
+      // before or after the content (as nostr-tools does), so both ends are searched.
+      const verb = EVENT_VERB.exec(data.slice(0, 64))?.[1];
+      const id = verb
         ? ID_IN_MESSAGE.exec(data.slice(0, ID_SCAN))?.[1] ??
           ID_IN_MESSAGE.exec(data.slice(-ID_SCAN))?.[1]
         : undefined;
-      if (id) this.relay.stats.receive(); // an EVENT, refused: received and refused add up
+      // An EVENT, refused: received and refused add up.
+      if (id && verb === "EVENT") this.relay.stats.receive();
       this.relay.stats.refuse(msg);
       if (id) return this.send(["OK", id, false, msg]);
       // An oversized REQ or COUNT also gets CLOSED naming its subscription (NIP-01 answers a

@@ -27,6 +27,15 @@ Deno.test("limits: every hard limit is refused with its prefix and the connectio
     a.sign({ content: "x".repeat(1990) + "é".repeat(10) }),
     /^invalid: message is larger/,
   );
+  // NIP-42 answers every AUTH with an OK too, an oversized one included.
+  const bigAuth = a.sign({
+    kind: 22242,
+    tags: [["relay", r.url], ["challenge", c.challenge], ["pad", "x".repeat(3000)]],
+  });
+  c.send(JSON.stringify(["AUTH", bigAuth]));
+  const authOk = await c.take((m) => Array.isArray(m) && m[0] === "OK" && m[1] === bigAuth.id);
+  assertEquals(authOk[2], false);
+  assertMatch(authOk[3] as string, /^invalid: message is larger than 2000 bytes/);
   c.send(JSON.stringify(["REQ", "big", { "#t": ["y".repeat(3000)] }]));
   const bigClosed = await c.take((m) => Array.isArray(m) && m[0] === "CLOSED" && m[1] === "big");
   assertMatch(bigClosed[2] as string, /^invalid: message is larger than 2000 bytes/);
