@@ -15,6 +15,7 @@ import { Relay } from "./relay/relay.ts";
 import { reason } from "./relay/reason.ts";
 import { statsChannelName, StatsHub } from "./relay/stats_hub.ts";
 import { attachDenoSocket, attachSocket } from "./relay/websocket.ts";
+import { refuseHandshake } from "./transport/handshake.ts";
 import { chosenProtocol, type UpgradeDecision } from "./transport/listener.ts";
 import { Cluster } from "./relay/cluster.ts";
 
@@ -150,6 +151,8 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
       return fetch(new Request(url, { method: "GET", headers: req.headers }), info);
     }
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      const refused = refuseHandshake(req.headers);
+      if (refused) return refused;
       const admitted = admit(req, url, clientIp(req, info?.remoteAddr, config.trustProxy));
       if (admitted instanceof Response) return admitted;
       let upgraded: { socket: WebSocket; response: Response };

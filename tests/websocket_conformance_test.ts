@@ -133,20 +133,27 @@ class RawWs {
   private constructor(readonly conn: Deno.TcpConn) {}
 
   /** Open a TCP connection to the relay and upgrade it; fails unless the answer is complete. */
-  static async open(r: TestRelay, extraHeaders = "", eol = "\r\n"): Promise<RawWs> {
+  static async open(
+    r: TestRelay,
+    extraHeaders = "",
+    eol = "\r\n",
+    edit: (lines: string[]) => string[] = (lines) => lines,
+  ): Promise<RawWs> {
     const port = Number(new URL(r.url).port);
     const ws = new RawWs(await Deno.connect({ hostname: "127.0.0.1", port }));
     try {
       ws.conn.setNoDelay(true);
       await ws.write(encoder.encode(
         [
-          "GET / HTTP/1.1",
-          `Host: 127.0.0.1:${port}`,
-          "Upgrade: websocket",
-          "Connection: Upgrade",
-          `Sec-WebSocket-Key: ${ws.key}`,
-          "Sec-WebSocket-Version: 13",
-          ...(extraHeaders ? [extraHeaders] : []),
+          ...edit([
+            "GET / HTTP/1.1",
+            `Host: 127.0.0.1:${port}`,
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            `Sec-WebSocket-Key: ${ws.key}`,
+            "Sec-WebSocket-Version: 13",
+            ...(extraHeaders ? [extraHeaders] : []),
+          ]),
           "",
           "",
         ].join(eol),
@@ -363,8 +370,15 @@ function signedNote(content: string) {
 /** What a test body gets: the relay, and a way to open raw sockets closed for it afterwards. */
 interface Ctx {
   r: TestRelay;
-  /** Connect and upgrade (with extra header lines, or other line endings), reading no frame. */
-  open(extraHeaders?: string, eol?: string): Promise<RawWs>;
+  /**
+   * Connect and upgrade (with extra header lines, other line endings, or the request's lines
+   * edited), reading no frame.
+   */
+  open(
+    extraHeaders?: string,
+    eol?: string,
+    edit?: (lines: string[]) => string[],
+  ): Promise<RawWs>;
   /** Connect, upgrade and read the AUTH greeting. */
   ready(): Promise<RawWs>;
 }
@@ -379,7 +393,7 @@ for (const transport of ["deno", "corked"]) {
       try {
         await fn({
           r,
-          open: async (extra, eol) => track(await RawWs.open(r, extra, eol)),
+          open: async (extra, eol, edit) => track(await RawWs.open(r, extra, eol, edit)),
           ready: async () => track(await RawWs.ready(r)),
         });
       } finally {
@@ -588,6 +602,32 @@ for (const transport of ["deno", "corked"]) {
     const ws = await c.open("", "\n");
     assertEquals(ws.status, 101);
   });
+
+  wsTest(
+    "a handshake RFC 6455 does not allow is refused, and the relay still upgrades",
+    async (c) => {
+      const header = (name: string, value?: string) => (lines: string[]) =>
+        lines.flatMap((l) =>
+          l.toLowerCase().startsWith(name.toLowerCase() + ":")
+            ? (value === undefined ? [] : [`${name}: ${value}`])
+            : [l]
+        );
+      const other = await c.open("", "\r\n", header("Sec-WebSocket-Version", "8"));
+      assertEquals(other.status, 426, "another version: Upgrade Required");
+      assertEquals(other.headers.get("sec-websocket-version"), "13", "naming the one understood");
+      for (
+        const [edit, what] of [
+          [header("Sec-WebSocket-Version"), "no version"],
+          [header("Sec-WebSocket-Key", "abc"), "a key that is not 16 bytes"],
+          [header("Sec-WebSocket-Key"), "no key"],
+          [header("Host"), "no Host"],
+        ] as const
+      ) {
+        assertEquals((await c.open("", "\r\n", edit)).status, 400, what);
+      }
+      assertEquals((await c.ready()).status, 101);
+    },
+  );
 
   wsTest("a header with a space before its colon is refused with 400", async (c) => {
     const ws = await c.open("X-Bad : value");

@@ -5,6 +5,7 @@
  */
 import { CloseCode } from "./frames.ts";
 import { CorkedSocket, type SocketHandlers } from "./corked_socket.ts";
+import { refuseHandshake } from "./handshake.ts";
 import { InHandShare } from "./in_hand_share.ts";
 
 /** The owner's answer to an upgrade request: a refusal, or what takes the accepted socket. */
@@ -140,7 +141,7 @@ async function handle(
   const head = await readHead(conn);
   arrived();
   if (!head) return conn.close();
-  const req = upgradeRequest(head.text, options.hostname, options.port);
+  const req = upgradeRequest(head.text);
   if (!req) return passOn(conn, head.bytes, options);
   const remote = conn.remoteAddr as Deno.NetAddr;
   const decision = options.upgrade(req, remote);
@@ -215,10 +216,10 @@ async function readHead(
 
 /**
  * The request, if the head is a WebSocket upgrade we take (RFC 6455 section 4.2.1): GET over
- * HTTP/1.1 with `Upgrade: websocket`, `Connection: upgrade`, version 13 and a 16-byte key.
+ * HTTP/1.1 with `Upgrade: websocket`, `Connection: upgrade`, and what refuseHandshake checks.
  * Anything else, well-formed or not, is the HTTP server's to answer.
  */
-function upgradeRequest(head: string, hostname: string, port: number): Request | undefined {
+function upgradeRequest(head: string): Request | undefined {
   const lines = head.split(/\r?\n/);
   const m = /^GET (\S+) HTTP\/1\.1$/.exec(lines[0] ?? "");
   if (!m) return undefined;
@@ -239,11 +240,10 @@ function upgradeRequest(head: string, hostname: string, port: number): Request |
   if (!tokens("upgrade").includes("websocket") || !tokens("connection").includes("upgrade")) {
     return undefined;
   }
-  if (headers.get("sec-websocket-version") !== "13") return undefined;
-  const key = headers.get("sec-websocket-key") ?? "";
-  if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) return undefined;
+  // The HTTP server refuses the rest, by the same checks.
+  if (refuseHandshake(headers)) return undefined;
   const target = m[1]!;
-  const host = headers.get("host") ?? `${hostname}:${port}`;
+  const host = headers.get("host")!;
   try {
     return new Request(
       target.startsWith("/") ? `http://${host}${target}` : target,
