@@ -38,7 +38,7 @@ export function createHud(opts: HudOptions): Hono {
   app.options("/api/stats", (c) => {
     c.header("access-control-allow-origin", "*");
     c.header("access-control-allow-headers", "*");
-    c.header("access-control-allow-methods", "GET, OPTIONS");
+    c.header("access-control-allow-methods", "GET, HEAD, OPTIONS");
     return c.body(null, 204);
   });
   app.get("/metrics", (c) => {
@@ -50,7 +50,11 @@ export function createHud(opts: HudOptions): Hono {
   // Read-only: any other method is refused as such (RFC 9110 405), not as a missing page.
   app.all(
     "/api/stats",
-    (c) => c.json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" }),
+    (c) =>
+      c.json({ error: "method not allowed" }, 405, {
+        allow: "GET, HEAD, OPTIONS",
+        "access-control-allow-origin": "*",
+      }),
   );
   app.all("/metrics", (c) => c.text("method not allowed\n", 405, { allow: "GET, HEAD" }));
   return app;

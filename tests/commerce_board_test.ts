@@ -221,7 +221,9 @@ Deno.test("commerce API: writes are refused with 405, and a fault of ours is a 5
           body: method === "DELETE" ? null : "{}",
         });
         assertEquals(res.status, 405, `${method} ${path}`);
-        assert(res.headers.get("allow")?.includes("GET"), path);
+        assertEquals(res.headers.get("allow"), "GET, HEAD, OPTIONS", path);
+        // Readable from a page on another origin, as every API answer is.
+        assertEquals(res.headers.get("access-control-allow-origin"), "*", `${method} ${path}`);
         assert(typeof (await res.json()).error === "string");
       }
     }
