@@ -22,6 +22,7 @@ import {
 } from "./keys.ts";
 import { encodeEntry, encodeInCreated, type Entry } from "./entry.ts";
 import { decodeEvent, getManyAll, readEvents, scanFilter, withJson } from "./kv_query.ts";
+import { FairQueue } from "./fair_queue.ts";
 import { isLocked } from "./locked.ts";
 import { type EntryValue, type FeedChange, type FeedOp, putOp, removeOp } from "./feed.ts";
 import { HotMirror } from "./hot_mirror.ts";
@@ -89,7 +90,8 @@ export class KvStore implements NStore {
   readonly kv: Deno.Kv;
   #retention: RetentionFn;
   #feedTtlMs: number;
-  #queue: Job[] = [];
+  /** Writes waiting for a commit, taken in turns between their sources (connections). */
+  #queue = new FairQueue<Job>();
   #draining = false;
   #closed = false;
   /** This store's own change-feed log (`["f", writerId, seq]`). */
@@ -133,7 +135,7 @@ export class KvStore implements NStore {
     return this.#hot;
   }
 
-  event(ev: NostrEvent, _opts?: StoreOptions): Promise<WriteResult> {
+  event(ev: NostrEvent, opts?: StoreOptions): Promise<WriteResult> {
     if (isEphemeral(ev.kind)) return Promise.resolve({ verdict: [true, ""], stored: false });
     if (this.#closed) return Promise.resolve(fail("error: the relay is shutting down"));
     // A replacement commit deletes the old version's keys and writes the new one's, so a
@@ -155,7 +157,8 @@ export class KvStore implements NStore {
     // Kept for the relay's fan-out, which sends the same text.
     rememberJson(ev, json);
     return new Promise((resolve) => {
-      this.#queue.push({ type: "event", ev, json: encoder.encode(json), resolve });
+      const job: Job = { type: "event", ev, json: encoder.encode(json), resolve };
+      this.#queue.push(opts?.source ?? this, job);
       this.#drain();
     });
   }
@@ -212,7 +215,7 @@ export class KvStore implements NStore {
     });
     const results = await Promise.all(evs.map((ev) =>
       new Promise<WriteResult>((resolve) => {
-        this.#queue.push({ type: "remove", id: ev.id, resolve });
+        this.#queue.push(this, { type: "remove", id: ev.id, resolve });
         this.#drain();
       })
     ));
@@ -251,15 +254,11 @@ export class KvStore implements NStore {
 
   /** Take the next batch off the queue: as many writes as one atomic's 100 checks allow. */
   #take(): Job[] {
-    let n = 0;
     let checks = 0;
-    while (n < this.#queue.length && n < MAX_BATCH) {
-      const j = this.#queue[n]!;
-      checks += this.#unread(j) ? 2 : checkCost(j);
-      if (n > 0 && checks > BUDGET.checks) break;
-      n++;
-    }
-    return this.#queue.splice(0, n);
+    return this.#queue.take(
+      MAX_BATCH,
+      (j) => (checks += this.#unread(j) ? 2 : checkCost(j)) <= BUDGET.checks,
+    );
   }
 
   /** Commit a batch, splitting it when it would exceed an atomic's limits. */

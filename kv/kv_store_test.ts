@@ -252,3 +252,20 @@ Deno.test("KvStore: the same addressable event stored at once by two writers is 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("KvStore: waiting writes are committed in turns between sources, each in its own order", async () => {
+  await withKvStore(async (store) => {
+    const flooder = {};
+    const honest = {};
+    const flood = Array.from({ length: 300 }, (_, i) => fake({ created_at: 1_000 + i }));
+    const mine = fake({ created_at: 5_000 });
+    // All handed in at once, the honest one last: the first commit is already under way.
+    const floodDone = flood.map((ev) => store.event(ev, { source: flooder }));
+    const mineDone = store.event(mine, { source: honest });
+    const seqs = (await Promise.all(floodDone)).map((r) => r.seq!);
+    const mineSeq = (await mineDone).seq!;
+    assert(seqs.every((s, i) => i === 0 || s >= seqs[i - 1]!), "the flood stays in its order");
+    assertEquals(mineSeq, seqs[1], "in the flood's second commit, not behind all of it");
+    assert(seqs.at(-1)! > mineSeq + 3, `the flood took ${seqs.at(-1)! - seqs[0]!} more commits`);
+  });
+});

@@ -11,6 +11,11 @@ export interface StoreOptions {
   visible?: (ev: NostrEvent) => boolean;
   /** A read of the relay's own (the job board's): left out of `cacheStats`, which counts clients'. */
   internal?: boolean;
+  /**
+   * For `event`: whose write this is (the connection). A store with writes waiting may take them
+   * in turns between sources, each source's in its own order.
+   */
+  source?: unknown;
 }
 
 /** The outcome of `event()`: the OK tuple for the client and whether anything new was stored. */

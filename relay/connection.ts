@@ -206,7 +206,7 @@ export class Connection implements ConnInfo {
       relay.accepted(ev, undefined);
       return this.#ok(ev.id, true, "");
     }
-    const res = await relay.store.event(ev);
+    const res = await relay.store.event(ev, { source: this });
     if (res.stored) {
       relay.stats.accept(ev.kind);
       relay.accepted(ev, res.seq, res.at);

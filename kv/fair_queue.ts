@@ -1,0 +1,46 @@
+/**
+ * @module A queue that serves its sources in turns: each source's items stay in the order it
+ * pushed them, and a batch takes one item from each waiting source before a second from any.
+ * The store's writes wait in one, so a client publishing faster than the KV commits does not put
+ * all of its backlog ahead of another client's one event (BENCHMARKS.md, "Eleventh session").
+ */
+
+/** Items waiting per source, served in turns. */
+export class FairQueue<T> {
+  /** Sources with items waiting, in turn order (a source just served goes to the back). */
+  #lanes = new Map<unknown, T[]>();
+  #size = 0;
+
+  /** Items waiting, from every source. */
+  get length(): number {
+    return this.#size;
+  }
+
+  /** Queue an item behind the source's earlier ones. */
+  push(source: unknown, item: T): void {
+    const lane = this.#lanes.get(source);
+    if (lane) lane.push(item);
+    else this.#lanes.set(source, [item]);
+    this.#size++;
+  }
+
+  /**
+   * Take up to `max` items in turns while `fits` accepts them; the first is always taken. `fits`
+   * sees every candidate in order, and the first it refuses ends the batch.
+   */
+  take(max: number, fits: (item: T) => boolean): T[] {
+    const out: T[] = [];
+    for (let served = true; served;) {
+      served = false;
+      for (const [source, lane] of [...this.#lanes]) {
+        if (out.length >= max || (!fits(lane[0]!) && out.length > 0)) return out;
+        out.push(lane.shift()!);
+        this.#size--;
+        served = true;
+        this.#lanes.delete(source);
+        if (lane.length > 0) this.#lanes.set(source, lane);
+      }
+    }
+    return out;
+  }
+}
