@@ -312,7 +312,7 @@ class RawWs {
     }
     const lines = new TextDecoder().decode(this.#buf.subarray(0, end)).split("\r\n");
     this.#buf = this.#buf.slice(end + 4);
-    const status = /^HTTP\/1\.1 (\d{3})(?: |$)/.exec(lines[0] ?? "");
+    const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0] ?? "");
     if (!status) throw new Error(`bad status line: ${lines[0]}`);
     this.status = Number(status[1]);
     for (const line of lines.slice(1)) {
@@ -615,6 +615,7 @@ for (const transport of ["deno", "corked"]) {
       const other = await c.open("", "\r\n", header("Sec-WebSocket-Version", "8"));
       assertEquals(other.status, 426, "another version: Upgrade Required");
       assertEquals(other.headers.get("sec-websocket-version"), "13", "naming the one understood");
+      assertEquals(other.headers.get("upgrade"), "websocket", "426 names the protocol (RFC 9110)");
       for (
         const [edit, what] of [
           [header("Sec-WebSocket-Version"), "no version"],
@@ -681,6 +682,52 @@ for (const transport of ["deno", "corked"]) {
     },
   );
 }
+
+Deno.test("websocket (corked): upgrades the listener declines are refused, not served by Deno's unpausable WebSocket", async () => {
+  const r = await startRelay({ NEXUS_TRANSPORT: "corked" });
+  const sockets: RawWs[] = [];
+  try {
+    const http10 = await RawWs.open(
+      r,
+      "",
+      "\r\n",
+      (lines) => ["GET / HTTP/1.0", ...lines.slice(1)],
+    );
+    sockets.push(http10);
+    assertEquals(http10.status, 400, "RFC 6455 asks HTTP/1.1");
+    const padded = await RawWs.open(r, `X-Pad: ${"p".repeat(17_000)}`);
+    sockets.push(padded);
+    assertEquals(padded.status, 400, "a head past the listener's 16 KiB");
+    // An upgrade on a connection whose first request was plain HTTP reaches the HTTP server.
+    const port = Number(new URL(r.url).port);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      const key = btoa("0123456789abcdef");
+      await conn.write(encoder.encode(
+        `GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n` +
+          `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ));
+      const buf = new Uint8Array(65536);
+      let text = "";
+      while (!/HTTP\/1\.1 \d{3}[^]*HTTP\/1\.1 \d{3}/.test(text)) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        text += decoder.decode(buf.subarray(0, n));
+      }
+      const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+      assertEquals(statuses, ["200", "400"], "a kept-alive upgrade is refused");
+    } finally {
+      conn.close();
+    }
+    const ok = await RawWs.ready(r);
+    sockets.push(ok);
+    assertEquals(ok.status, 101, "a proper upgrade still works");
+  } finally {
+    for (const ws of sockets) await ws.close();
+    await r.dispose();
+  }
+});
 
 Deno.test("websocket (corked): a connection that never sends its request head does not outlive the relay", async () => {
   const r = await startRelay({ NEXUS_TRANSPORT: "corked" });

@@ -17,7 +17,8 @@ export function refuseHandshake(headers: Headers): Response | undefined {
   if (version.trim() !== "13") {
     return new Response("Unsupported WebSocket version", {
       status: 426,
-      headers: { "sec-websocket-version": "13" },
+      // RFC 9110 section 15.5.22: a 426 names the protocol to upgrade to.
+      headers: { "sec-websocket-version": "13", upgrade: "websocket", connection: "upgrade" },
     });
   }
   // The key is 16 random bytes in base64.
