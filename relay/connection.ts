@@ -125,7 +125,12 @@ export class Connection implements ConnInfo {
       // refused subscription with CLOSED), so a client waiting on that id is not left hanging;
       // the NOTICE stays for clients that watch notices.
       const sub = SUB_IN_MESSAGE.exec(data.slice(0, 300))?.[1];
-      if (sub !== undefined) this.send(["CLOSED", sub, msg]);
+      if (sub !== undefined) {
+        // As for any refused REQ: the live subscription of that id ends too.
+        const live = this.subs.get(sub);
+        if (live) this.#end(live);
+        this.send(["CLOSED", sub, msg]);
+      }
       return this.notice(msg);
     }
     let parsed: unknown;

@@ -94,3 +94,36 @@ Deno.test("a REQ's store read is aborted when a REQ of the same id replaces it, 
   assertEquals(answers(), ['["EOSE","s"]'], "nothing for the closed REQ");
   events.closed();
 });
+
+Deno.test("an oversized REQ reusing a live id ends that subscription: its read stops, nothing follows CLOSED", async () => {
+  const signals: Array<AbortSignal | undefined> = [];
+  const releases: Array<() => void> = [];
+  class WatchedStore extends MemoryStore {
+    override async query(filters: Filter[], opts?: StoreOptions) {
+      signals.push(opts?.signal);
+      await new Promise<void>((r) => releases.push(r));
+      return super.query(filters, opts);
+    }
+  }
+  const store = new WatchedStore();
+  await store.event({
+    id: "a".repeat(64),
+    pubkey: "b".repeat(64),
+    created_at: 1,
+    kind: 1,
+    tags: [],
+    content: "",
+    sig: "c".repeat(128),
+  });
+  const { events, sent } = attached(store);
+  const reading = events.message(JSON.stringify(["REQ", "s", { kinds: [1] }]));
+  await new Promise((r) => setTimeout(r, 0));
+  await events.message(JSON.stringify(["REQ", "s", { "#t": ["x".repeat(70_000)] }]));
+  assert(signals[0]!.aborted, "the read of the subscription it closed stops");
+  releases.forEach((r) => r());
+  await reading;
+  const answers = sent.filter((m) => !m.startsWith('["AUTH"'));
+  assert(answers[0]!.startsWith('["CLOSED","s","invalid: message is larger'), answers[0]);
+  assertEquals(answers.filter((m) => m.includes('"s"')).length, 1, "no EVENT or EOSE after it");
+  events.closed();
+});
