@@ -63,17 +63,22 @@ Deno.test("a connection's store reads are aborted when it closes: nobody is left
   assertEquals(sent.filter((m) => !m.startsWith('["AUTH"')), [], "nothing is sent after the close");
 });
 
-Deno.test("a REQ's store read is aborted when a REQ of the same id replaces it, or CLOSE ends it", async () => {
+/** A memory store whose queries wait to be released, recording the abort signal each was given. */
+function heldReads() {
   const signals: Array<AbortSignal | undefined> = [];
   const releases: Array<() => void> = [];
-  class WatchedStore extends MemoryStore {
+  class HeldStore extends MemoryStore {
     override async query(filters: Filter[], opts?: StoreOptions) {
       signals.push(opts?.signal);
       await new Promise<void>((r) => releases.push(r));
       return super.query(filters, opts);
     }
   }
-  const store = new WatchedStore();
+  return { store: new HeldStore(), signals, releases };
+}
+
+Deno.test("a REQ's store read is aborted when a REQ of the same id replaces it, or CLOSE ends it", async () => {
+  const { store, signals, releases } = heldReads();
   const { events, sent } = attached(store);
   const first = events.message(JSON.stringify(["REQ", "s", { kinds: [1] }]));
   const second = events.message(JSON.stringify(["REQ", "s", { kinds: [7] }]));
@@ -96,16 +101,7 @@ Deno.test("a REQ's store read is aborted when a REQ of the same id replaces it, 
 });
 
 Deno.test("an oversized REQ reusing a live id ends that subscription: its read stops, nothing follows CLOSED", async () => {
-  const signals: Array<AbortSignal | undefined> = [];
-  const releases: Array<() => void> = [];
-  class WatchedStore extends MemoryStore {
-    override async query(filters: Filter[], opts?: StoreOptions) {
-      signals.push(opts?.signal);
-      await new Promise<void>((r) => releases.push(r));
-      return super.query(filters, opts);
-    }
-  }
-  const store = new WatchedStore();
+  const { store, signals, releases } = heldReads();
   await store.event({
     id: "a".repeat(64),
     pubkey: "b".repeat(64),
