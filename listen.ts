@@ -5,7 +5,6 @@
  */
 import type { Config } from "./config.ts";
 import type { Nexus } from "./server.ts";
-import { refuseHandshake } from "./transport/handshake.ts";
 import { listenCorked } from "./transport/listener.ts";
 
 /** A serving isolate. */
@@ -63,15 +62,6 @@ export function serveNexus(
   const http = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     (req, info) => {
-      // The listener takes every upgrade it can, so one that reaches this server is one it
-      // declined (HTTP/1.0, a head past 16 KiB, an upgrade on a kept-alive HTTP connection).
-      // Deno's WebSocket cannot pause a fast producer (README, "Fast producers"): refuse it.
-      if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
-        return refuseHandshake(req.headers) ?? new Response(
-          "A WebSocket upgrade must open its own HTTP/1.1 connection, head under 16 KiB",
-          { status: 400 },
-        );
-      }
       const peer = passed.get((info.remoteAddr as Deno.NetAddr).port);
       return nexus.fetch(req, peer ? { ...info, remoteAddr: peer } : info);
     },

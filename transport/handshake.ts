@@ -18,7 +18,7 @@ export function refuseHandshake(headers: Headers): Response | undefined {
     return new Response("Unsupported WebSocket version", {
       status: 426,
       // RFC 9110 section 15.5.22: a 426 names the protocol to upgrade to.
-      headers: { "sec-websocket-version": "13", upgrade: "websocket", connection: "upgrade" },
+      headers: { "sec-websocket-version": "13", upgrade: "websocket" },
     });
   }
   // The key is 16 random bytes in base64.

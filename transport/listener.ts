@@ -45,11 +45,15 @@ const ACCEPT_RETRY_MS = 100;
 /** Reason phrases of the refusals an upgrade can get. */
 const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",
+  426: "Upgrade Required",
+  431: "Request Header Fields Too Large",
   404: "Not Found",
   429: "Too Many Requests",
   503: "Service Unavailable",
 };
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A head asking for a WebSocket, well-formed or not. */
+const WS_UPGRADE = /^upgrade[ \t]*:[^\r\n]*\bwebsocket\b/im;
 const HEAD_TIMEOUT_MS = 10_000;
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const encoder = new TextEncoder();
@@ -142,7 +146,22 @@ async function handle(
   arrived();
   if (!head) return conn.close();
   const req = upgradeRequest(head.text);
-  if (!req) return passOn(conn, head.bytes, options);
+  if (!req) {
+    // An upgrade this listener does not take (HTTP/1.0, a head past 16 KiB, a bad header) is
+    // refused here: the HTTP server behind would give it Deno's WebSocket, which cannot pause a
+    // fast producer (README, "Fast producers"). Anything else is the HTTP server's to answer.
+    const text = head.text || new TextDecoder().decode(head.bytes);
+    if (!WS_UPGRADE.test(text)) return passOn(conn, head.bytes, options);
+    const refusal = (head.text && refuseHandshake(headersOf(head.text))) ||
+      new Response(
+        head.text
+          ? "Bad WebSocket upgrade: RFC 6455 asks GET over HTTP/1.1 with well-formed headers"
+          : "Request header fields too large for a WebSocket upgrade",
+        { status: head.text ? 400 : 431 },
+      );
+    await writeAll(conn, await responseBytes(refusal));
+    return conn.close();
+  }
   const remote = conn.remoteAddr as Deno.NetAddr;
   const decision = options.upgrade(req, remote);
   if (decision instanceof Response) {
@@ -252,6 +271,19 @@ function upgradeRequest(head: string): Request | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The well-formed header lines of a request head (the request line and bad lines skipped). */
+function headersOf(head: string): Headers {
+  const headers = new Headers();
+  for (const line of head.split(/\r?\n/).slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) continue;
+    try {
+      headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+    } catch { /* a value Headers refuses: skipped */ }
+  }
+  return headers;
 }
 
 /**
