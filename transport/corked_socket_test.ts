@@ -44,6 +44,21 @@ async function pair(
   return { socket, client, writes: () => writes };
 }
 
+/** Start `socket` with handlers that keep every message in hand until released, oldest first. */
+function holdMessages(socket: CorkedSocket) {
+  const state = { handed: [] as string[], pending: [] as Array<() => void>, closed: false };
+  socket.start({
+    open() {},
+    message: (data) => {
+      state.handed.push(data);
+      return new Promise<void>((r) => state.pending.push(r));
+    },
+    binary() {},
+    closed: () => state.closed = true,
+  });
+  return state;
+}
+
 /** A masked client frame (mask of zeros keeps the payload as is). */
 function clientFrame(op: number, payload: Uint8Array): Uint8Array {
   const head = frameHeader(op, payload.length);
@@ -190,17 +205,8 @@ Deno.test("CorkedSocket: messages waiting behind maxBusy when the peer closes, o
   const unmasked = new Uint8Array([...frameHeader(Op.text, 1), 0x78]); // RFC 6455 5.1: fails
   for (const last of [clientFrame(Op.close, new Uint8Array([0x03, 0xe8])), unmasked]) {
     const { socket, client } = await pair({ maxBusy: 10 });
-    const handed: string[] = [];
-    let closed = false;
-    socket.start({
-      open() {},
-      message: (data) => {
-        handed.push(data);
-        return new Promise<void>(() => {}); // still being handled when the end arrives
-      },
-      binary() {},
-      closed: () => closed = true,
-    });
+    // Never released: still being handled when the end arrives.
+    const held = holdMessages(socket);
     const parts = [
       ...Array.from(
         { length: 30 },
@@ -209,8 +215,8 @@ Deno.test("CorkedSocket: messages waiting behind maxBusy when the peer closes, o
       last,
     ];
     await client.write(concat(parts)); // one write: the end arrives in the same read as the backlog
-    while (!closed) await new Promise((r) => setTimeout(r, 10));
-    assertEquals(handed, Array.from({ length: 30 }, (_, i) => `m${i}`));
+    while (!held.closed) await new Promise((r) => setTimeout(r, 10));
+    assertEquals(held.handed, Array.from({ length: 30 }, (_, i) => `m${i}`));
     client.close();
   }
 });
@@ -221,18 +227,8 @@ Deno.test("CorkedSocket: sockets of one share split what may be in hand; one alo
   /** A socket of the share whose messages stay in hand until settled, oldest first. */
   const held = async () => {
     const { socket, client } = await pair({ share });
-    const pending: Array<() => void> = [];
-    const handed: string[] = [];
-    let closed = false;
-    socket.start({
-      open() {},
-      message: (data) => {
-        handed.push(data);
-        return new Promise<void>((r) => pending.push(r));
-      },
-      binary() {},
-      closed: () => closed = true,
-    });
+    const state = holdMessages(socket);
+    const { handed, pending } = state;
     const send = async (n: number) => {
       const text = clientFrame(Op.text, encoder.encode("m"));
       for (let i = 0; i < n; i++) await client.write(text);
@@ -245,7 +241,7 @@ Deno.test("CorkedSocket: sockets of one share split what may be in hand; one alo
     const end = async () => {
       while (pending.length) await settle(pending.length);
       client.close();
-      while (!closed) await wait(10);
+      while (!state.closed) await wait(10);
     };
     return { handed, pending, send, settle, end };
   };
