@@ -7,8 +7,11 @@
 
 /** Items waiting per source, served in turns. */
 export class FairQueue<T> {
-  /** Sources with items waiting, in turn order (a source just served goes to the back). */
-  #lanes = new Map<unknown, T[]>();
+  /**
+   * Sources with items waiting, in turn order (a source just served goes to the back); each lane
+   * is read from `head`, not shifted, so a long one costs nothing per item taken.
+   */
+  #lanes = new Map<unknown, { items: T[]; head: number }>();
   #size = 0;
 
   /** Items waiting, from every source. */
@@ -19,8 +22,8 @@ export class FairQueue<T> {
   /** Queue an item behind the source's earlier ones. */
   push(source: unknown, item: T): void {
     const lane = this.#lanes.get(source);
-    if (lane) lane.push(item);
-    else this.#lanes.set(source, [item]);
+    if (lane) lane.items.push(item);
+    else this.#lanes.set(source, { items: [item], head: 0 });
     this.#size++;
   }
 
@@ -33,12 +36,14 @@ export class FairQueue<T> {
     for (let served = true; served;) {
       served = false;
       for (const [source, lane] of [...this.#lanes]) {
-        if (out.length >= max || (!fits(lane[0]!) && out.length > 0)) return out;
-        out.push(lane.shift()!);
+        const next = lane.items[lane.head]!;
+        if (out.length >= max || (!fits(next) && out.length > 0)) return out;
+        out.push(next);
+        lane.items[lane.head++] = undefined as T; // not held once taken
         this.#size--;
         served = true;
         this.#lanes.delete(source);
-        if (lane.length > 0) this.#lanes.set(source, lane);
+        if (lane.head < lane.items.length) this.#lanes.set(source, lane);
       }
     }
     return out;

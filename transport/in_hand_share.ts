@@ -1,6 +1,6 @@
 /**
- * @module How many messages each socket of a listener may have in hand at once. One socket alone
- * may have them all; busy sockets split them evenly. A client that sends faster than it is served
+ * @module How many messages each socket of a listener may have in hand at once: the busy sockets
+ * split a total evenly (a socket alone keeps to its own maxBusy, 128). A client that sends faster than it is served
  * then waits on TCP behind a short queue of its own, instead of putting hundreds of events ahead of
  * every other client's in the verification and storage queues they all share (BENCHMARKS.md,
  * "Eleventh session").
@@ -11,8 +11,8 @@ export class InHandShare {
   #busy = 0;
 
   /**
-   * `total` is what one socket alone may hold (enough to keep verification and the KV busy);
-   * `floor` what each keeps however many are busy.
+   * `total` is what the busy sockets split (enough to keep verification and the KV busy; a socket
+   * alone also keeps to its own maxBusy); `floor` what each keeps however many are busy.
    */
   constructor(readonly total = 256, readonly floor = 8) {}
 
