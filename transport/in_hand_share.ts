@@ -1,9 +1,9 @@
 /**
  * @module How many messages each socket of a listener may have in hand at once: the busy sockets
- * split a total evenly (a socket alone keeps to its own maxBusy, 128). A client that sends faster than it is served
- * then waits on TCP behind a short queue of its own, instead of putting hundreds of events ahead of
- * every other client's in the verification and storage queues they all share (BENCHMARKS.md,
- * "Eleventh session").
+ * split a total evenly (a socket alone keeps to its own maxBusy, 128). A client that sends faster
+ * than it is served then waits on TCP behind a short queue of its own, instead of putting hundreds
+ * of events ahead of every other client's in the verification and storage queues they all share
+ * (BENCHMARKS.md, "Eleventh session").
  */
 
 /** The messages in hand shared by the sockets of one listener. */
