@@ -150,15 +150,18 @@ async function handle(
     // An upgrade this listener does not take (HTTP/1.0, a head past 16 KiB, a bad header) is
     // refused here: the HTTP server behind would give it Deno's WebSocket, which cannot pause a
     // fast producer (README, "Fast producers"). Anything else is the HTTP server's to answer.
-    const text = head.text || new TextDecoder().decode(head.bytes);
+    const oversized = head.text === "";
+    const text = oversized ? new TextDecoder().decode(head.bytes) : head.text;
     if (!WS_UPGRADE.test(text)) return passOn(conn, head.bytes, options);
-    const refusal = (head.text && refuseHandshake(headersOf(head.text))) ||
-      new Response(
-        head.text
-          ? "Bad WebSocket upgrade: RFC 6455 asks GET over HTTP/1.1 with well-formed headers"
-          : "Request header fields too large for a WebSocket upgrade",
-        { status: head.text ? 400 : 431 },
-      );
+    const refusal = oversized
+      ? new Response("Request header fields too large for a WebSocket upgrade", { status: 431 })
+      : refuseHandshake(headersOf(text)) ??
+        new Response(
+          "Bad WebSocket upgrade: RFC 6455 asks GET over HTTP/1.1, well-formed headers",
+          {
+            status: 400,
+          },
+        );
     await writeAll(conn, await responseBytes(refusal));
     return conn.close();
   }
