@@ -22,7 +22,7 @@ import {
 } from "./keys.ts";
 import { encodeEntry, encodeInCreated, type Entry } from "./entry.ts";
 import { decodeEvent, getManyAll, readEvents, scanFilter, withJson } from "./kv_query.ts";
-import { FairQueue } from "./fair_queue.ts";
+import { FairQueue } from "../lib/fair_queue.ts";
 import { isLocked } from "./locked.ts";
 import { type EntryValue, type FeedChange, type FeedOp, putOp, removeOp } from "./feed.ts";
 import { HotMirror } from "./hot_mirror.ts";

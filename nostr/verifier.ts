@@ -1,9 +1,12 @@
 /**
  * @module Where an isolate checks signatures: on its own thread, or on worker threads that take
- * the checks (about 0.3 ms of CPU an event) off the thread that frames, stores and fans out. Answers
- * come back in the order events were handed in, as they would on one thread, so a connection's
- * events reach the store in the order it sent them.
+ * the checks (about 0.3 ms of CPU an event) off the thread that frames, stores and fans out. Each
+ * source's answers (a connection's) come back in the order it handed events in, as they would on
+ * one thread, so its events reach the store in the order it sent them. Between sources the
+ * threads are fair: events wait here and go out a few at a time, one from each waiting source in
+ * turn, so one client's backlog does not stand ahead of another client's one event.
  */
+import { FairQueue } from "../lib/fair_queue.ts";
 import type { NostrEvent } from "./types.ts";
 import { verifyEvent } from "./verify.ts";
 import type { VerifyReply, VerifyRequest } from "./verify_worker.ts";
@@ -14,13 +17,13 @@ export interface Verifier {
    * True when the id is the hash of the event and the signature is good; undefined when the
    * event was never checked because the verifier closed (the relay is shutting down).
    */
-  verify(ev: NostrEvent): boolean | Promise<boolean | undefined>;
+  verify(ev: NostrEvent, source?: unknown): boolean | Promise<boolean | undefined>;
   /** Stop the threads; checks still out are answered undefined, not done. */
   close(): void;
 }
 
 /** Checks on the calling thread. */
-export const inlineVerifier: Verifier = { verify: verifyEvent, close() {} };
+export const inlineVerifier: Verifier = { verify: (ev) => verifyEvent(ev), close() {} };
 
 /** The script a verification thread runs. */
 const VERIFY_WORKER_URL = new URL("./verify_worker.ts", import.meta.url).href;
@@ -50,12 +53,26 @@ export function createVerifier(threads: number, opts: VerifierOptions = {}): Ver
   }
 }
 
+/** Events a message to a thread carries at most (about 5 ms of checks). */
+const BATCH = 16;
+/**
+ * Messages a thread may have unanswered: enough queued that it never waits for this thread to
+ * send more, few enough that an event handed in now is checked within about 15 ms.
+ */
+const IN_FLIGHT = 3;
+
+interface Check {
+  ev: NostrEvent;
+  source: unknown;
+  resolve: (ok: boolean | undefined) => void;
+  /** The answer once known: undefined for an event never checked (closed). */
+  ok?: boolean;
+  done: boolean;
+}
+
 interface Batch {
-  events: NostrEvent[];
-  resolves: Array<(ok: boolean | undefined) => void>;
-  /** The answers, once known; null when they never will be (closed). */
-  ok?: ArrayLike<number> | null;
-  sentAt?: number;
+  checks: Check[];
+  sentAt: number;
 }
 
 interface Lane {
@@ -63,18 +80,17 @@ interface Lane {
   ready: boolean;
   /** Batches sent and not answered, by number. */
   inFlight: Map<number, Batch>;
-  /** Events in those batches: a new batch goes to the lane with the fewest. */
-  events: number;
 }
 
 class WorkerVerifier implements Verifier {
   #lanes: Lane[] = [];
-  #next: Batch = { events: [], resolves: [] };
-  #scheduled = false;
-  /** Every batch handed out and not yet resolved, oldest first. */
-  #order: Batch[] = [];
-  /** Events handed in and not yet answered. */
+  /** Checks not yet sent to a thread, served in turns between sources. */
+  #queue = new FairQueue<Check>();
+  /** Each source's checks handed in and not yet resolved, oldest first. */
+  #bySource = new Map<unknown, Check[]>();
+  /** Checks handed in and not yet resolved. */
   #waiting = 0;
+  #scheduled = false;
   #cap: number;
   #stallMs: number;
   #watch: ReturnType<typeof setInterval>;
@@ -90,19 +106,18 @@ class WorkerVerifier implements Verifier {
         worker: new Worker(script, { type: "module" }),
         ready: false,
         inFlight: new Map(),
-        events: 0,
       };
       lane.worker.onmessage = (e: MessageEvent<VerifyReply | "ready">) => {
         if (e.data === "ready") {
           lane.ready = true;
-          return;
+          return this.#pump();
         }
         const batch = lane.inFlight.get(e.data.n);
         if (!batch) return;
         lane.inFlight.delete(e.data.n);
-        lane.events -= batch.events.length;
-        batch.ok = e.data.ok;
-        this.#settle();
+        const ok = e.data.ok;
+        this.#answer(batch.checks, (_, i) => ok[i] === 1);
+        this.#pump();
       };
       // A thread that fails (out of memory, a bug) must not take the isolate with it: its
       // batches are checked here and it gets no more.
@@ -119,7 +134,7 @@ class WorkerVerifier implements Verifier {
       const now = Date.now();
       for (const lane of [...this.#lanes]) {
         for (const b of lane.inFlight.values()) {
-          if (now - b.sentAt! > this.#stallMs) {
+          if (now - b.sentAt > this.#stallMs) {
             this.#drop(lane, `left a batch unanswered for ${this.#stallMs} ms`);
             break;
           }
@@ -129,22 +144,24 @@ class WorkerVerifier implements Verifier {
     Deno.unrefTimer(this.#watch);
   }
 
-  verify(ev: NostrEvent): Promise<boolean | undefined> {
+  verify(ev: NostrEvent, source: unknown = this): Promise<boolean | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      this.#waiting++;
-      if (this.#waiting > this.#cap) {
-        // Over the cap: check here, now, behind everything handed in before.
-        if (this.#next.events.length) this.#flush();
-        this.#order.push({ events: [ev], resolves: [resolve], ok: [verifyEvent(ev) ? 1 : 0] });
-        return this.#settle();
+      const check: Check = { ev, source, resolve, done: false };
+      const mine = this.#bySource.get(source);
+      if (mine) mine.push(check);
+      else this.#bySource.set(source, [check]);
+      if (++this.#waiting > this.#cap) {
+        // Over the cap: check here, now (answered behind the source's earlier events). That
+        // keeps the bound on a flood: this thread slows to the speed of its checks instead of
+        // reading ahead and queueing events in memory.
+        return this.#answer([check], (c) => verifyEvent(c.ev));
       }
-      this.#next.events.push(ev);
-      this.#next.resolves.push(resolve);
+      this.#queue.push(source, check);
       if (this.#scheduled) return;
       this.#scheduled = true;
-      // Everything handed in during this turn of the event loop travels as one message.
-      queueMicrotask(() => this.#flush());
+      // Everything handed in during this turn of the event loop is shared out at once.
+      queueMicrotask(() => this.#pump());
     });
   }
 
@@ -156,42 +173,54 @@ class WorkerVerifier implements Verifier {
     this.#lanes = [];
     // Checking the backlog here would block shutdown for as long as it takes (a flood: many
     // seconds); the events' OKs say the relay is shutting down instead.
-    if (this.#next.events.length) this.#order.push(this.#next);
-    this.#next = { events: [], resolves: [] };
-    for (const b of this.#order) b.ok ??= null;
-    this.#settle();
+    this.#answer([...this.#bySource.values()].flat(), () => undefined);
   }
 
-  #flush(): void {
+  /** Send waiting checks to threads with room, in turns between sources. */
+  #pump(): void {
     this.#scheduled = false;
-    const batch = this.#next;
-    if (!batch.events.length) return;
-    this.#next = { events: [], resolves: [] };
-    this.#order.push(batch);
-    if (this.#closed) {
-      batch.ok = null;
-      return this.#settle();
+    if (this.#closed) return;
+    while (this.#queue.length > 0) {
+      let lane: Lane | undefined;
+      for (const l of this.#lanes) {
+        if (
+          l.ready && l.inFlight.size < IN_FLIGHT && (!lane || l.inFlight.size < lane.inFlight.size)
+        ) {
+          lane = l;
+        }
+      }
+      if (!lane) {
+        // Every thread is busy: the rest wait for an answer. None ready (still starting, or all
+        // gone): check here rather than wait.
+        if (this.#lanes.some((l) => l.ready)) return;
+        const checks = this.#queue.take(Infinity, () => true);
+        return this.#answer(checks, (c) => verifyEvent(c.ev));
+      }
+      const checks = this.#queue.take(BATCH, () => true);
+      const n = ++this.#n;
+      lane.inFlight.set(n, { checks, sentAt: Date.now() });
+      lane.worker.postMessage({ n, events: checks.map((c) => c.ev) } satisfies VerifyRequest);
     }
-    let lane: Lane | undefined;
-    for (const l of this.#lanes) if (l.ready && (!lane || l.events < lane.events)) lane = l;
-    if (!lane) {
-      // No thread is ready (still starting, or all gone): check here rather than wait.
-      batch.ok = batch.events.map((ev) => verifyEvent(ev) ? 1 : 0);
-      return this.#settle();
-    }
-    const n = ++this.#n;
-    batch.sentAt = Date.now();
-    lane.inFlight.set(n, batch);
-    lane.events += batch.events.length;
-    lane.worker.postMessage({ n, events: batch.events } satisfies VerifyRequest);
   }
 
-  /** Resolve answered batches from the oldest, stopping at the first still out. */
-  #settle(): void {
-    while (this.#order[0]?.ok !== undefined) {
-      const { resolves, ok } = this.#order.shift()!;
-      this.#waiting -= resolves.length;
-      for (let i = 0; i < resolves.length; i++) resolves[i]!(ok ? ok[i] === 1 : undefined);
+  /** Record answers, then resolve each touched source's answered checks from its oldest. */
+  #answer(checks: Check[], ok: (c: Check, i: number) => boolean | undefined): void {
+    const touched = new Set<unknown>();
+    checks.forEach((c, i) => {
+      c.ok = ok(c, i);
+      c.done = true;
+      touched.add(c.source);
+    });
+    for (const source of touched) {
+      const mine = this.#bySource.get(source);
+      if (!mine) continue;
+      let n = 0;
+      while (n < mine.length && mine[n]!.done) n++;
+      if (n === 0) continue;
+      const settled = mine.splice(0, n);
+      if (mine.length === 0) this.#bySource.delete(source);
+      this.#waiting -= n;
+      for (const c of settled) c.resolve(c.ok);
     }
   }
 
@@ -201,12 +230,10 @@ class WorkerVerifier implements Verifier {
     console.error(`nexus: a verification thread ${why}; its checks move to the isolate's thread`);
     this.#lanes.splice(i, 1);
     lane.worker.terminate();
-    // At most the cap's worth of events: a bounded pause.
-    for (const batch of lane.inFlight.values()) {
-      batch.ok = batch.events.map((ev) => verifyEvent(ev) ? 1 : 0);
-    }
+    // At most a few batches: a bounded pause.
+    const checks = [...lane.inFlight.values()].flatMap((b) => b.checks);
     lane.inFlight.clear();
-    lane.events = 0;
-    this.#settle();
+    this.#answer(checks, (c) => verifyEvent(c.ev));
+    this.#pump();
   }
 }

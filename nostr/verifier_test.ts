@@ -71,6 +71,34 @@ Deno.test("verification threads: answers come back in the order events were hand
   }
 });
 
+Deno.test("verification threads: sources are served in turns, each in its own order", async () => {
+  const v = createVerifier(1);
+  try {
+    await settledOn(v);
+    const order: number[] = [];
+    const check = (e: NostrEvent, i: number, source: string) =>
+      Promise.resolve(v.verify(e, source)).then((ok) => {
+        order.push(i);
+        return ok;
+      });
+    // A flooding source hands in 400 events; a turn later another source hands in one. It is
+    // checked in the flood's next turn, not behind all 400.
+    const flood = Promise.all(
+      Array.from({ length: 400 }, (_, i) => check(i % 9 === 4 ? bad(i) : good(i), i, "flood")),
+    );
+    await new Promise((r) => setTimeout(r, 0));
+    const honest = check(good(5000), 400, "honest");
+    const [a, b] = await Promise.all([flood, honest]);
+    assertEquals(a, Array.from({ length: 400 }, (_, i) => i % 9 !== 4));
+    assertEquals(b, true);
+    const at = order.indexOf(400);
+    assert(at < 100, `the lone event was answered after ${at} of the flood's`);
+    assertEquals(order.filter((i) => i < 400), Array.from({ length: 400 }, (_, i) => i));
+  } finally {
+    v.close();
+  }
+});
+
 Deno.test("verification threads: close() answers checks still out as unchecked, at once", async () => {
   const silent = new URL("./testdata/silent_verify_worker.ts", import.meta.url).href;
   const v = createVerifier(1, { script: silent });

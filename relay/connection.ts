@@ -195,8 +195,9 @@ export class Connection implements ConnInfo {
     const now = Math.floor(Date.now() / 1000);
     const refusal = relay.eventPolicy(ev, this, now);
     if (refusal) return this.#ok(ev.id, false, refusal);
-    // Synchronous on this thread; a promise when worker threads check (see nostr/verifier.ts).
-    const pending = relay.verifier.verify(ev);
+    // Synchronous on this thread; a promise when worker threads check (see nostr/verifier.ts),
+    // which serve connections in turns.
+    const pending = relay.verifier.verify(ev, this);
     const verified = typeof pending === "boolean" ? pending : await pending;
     if (verified === undefined) {
       return this.#ok(ev.id, false, reason("error", "the relay is shutting down"));

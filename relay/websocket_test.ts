@@ -2,7 +2,9 @@ import { assert, assertEquals } from "@std/assert";
 import { loadConfig } from "../config.ts";
 import { MemoryStore } from "../kv/memory_store.ts";
 import type { NStore, StoreOptions } from "../kv/store.ts";
-import type { Filter } from "../nostr/types.ts";
+import { finalizeEvent, generateSecretKey } from "nostr-tools";
+import type { Filter, NostrEvent } from "../nostr/types.ts";
+import { inlineVerifier, type Verifier } from "../nostr/verifier.ts";
 import { Relay } from "./relay.ts";
 import { attachSocket, type RelaySocket, type SocketEvents } from "./websocket.ts";
 
@@ -122,4 +124,51 @@ Deno.test("an oversized REQ reusing a live id ends that subscription: its read s
   assert(answers[0]!.startsWith('["CLOSED","s","invalid: message is larger'), answers[0]);
   assertEquals(answers.filter((m) => m.includes('"s"')).length, 1, "no EVENT or EOSE after it");
   events.closed();
+});
+
+Deno.test("each connection is its own source of work: the verifier and the store serve them in turns", async () => {
+  const verifiedFor: unknown[] = [];
+  const storedFor: unknown[] = [];
+  class RecordingStore extends MemoryStore {
+    override event(ev: NostrEvent, opts?: StoreOptions) {
+      storedFor.push(opts?.source);
+      return super.event(ev);
+    }
+  }
+  const verifier: Verifier = {
+    verify(ev, source) {
+      verifiedFor.push(source);
+      return inlineVerifier.verify(ev);
+    },
+    close() {},
+  };
+  const env: Record<string, string> = { NEXUS_AUTH: "off" };
+  const relay = new Relay({
+    config: loadConfig((n) => env[n]),
+    store: new RecordingStore(),
+    verifier,
+  });
+  const connect = () => {
+    const socket: RelaySocket = { open: true, bufferedAmount: 0, send() {}, close() {} };
+    const events = attachSocket(relay, socket, "127.0.0.1", "ws://127.0.0.1/");
+    events.open();
+    return events;
+  };
+  const [a, b] = [connect(), connect()];
+  const sk = generateSecretKey();
+  const note = (i: number) =>
+    finalizeEvent({ kind: 1, tags: [], content: `n${i}`, created_at: 1_700_000_000 + i }, sk);
+  await Promise.all([
+    a.message(JSON.stringify(["EVENT", note(1)])),
+    a.message(JSON.stringify(["EVENT", note(2)])),
+    b.message(JSON.stringify(["EVENT", note(3)])),
+  ]);
+  assertEquals(verifiedFor.length, 3);
+  assertEquals(storedFor.length, 3);
+  for (const seen of [verifiedFor, storedFor]) {
+    assert(seen[0] !== undefined && seen[0] === seen[1], "one connection is one source");
+    assert(seen[2] !== undefined && seen[2] !== seen[0], "another connection is another source");
+  }
+  a.closed();
+  b.closed();
 });

@@ -1,8 +1,9 @@
 /**
  * @module A queue that serves its sources in turns: each source's items stay in the order it
  * pushed them, and a batch takes one item from each waiting source before a second from any.
- * The store's writes wait in one, so a client publishing faster than the KV commits does not put
- * all of its backlog ahead of another client's one event (BENCHMARKS.md, "Eleventh session").
+ * The store's writes and the events waiting for a verification thread wait in one each, so a
+ * client publishing faster than the relay keeps up does not put all of its backlog ahead of
+ * another client's one event (BENCHMARKS.md, "Eleventh session" and "Twelfth session").
  */
 
 /** Items waiting per source, served in turns. */
