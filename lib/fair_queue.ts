@@ -6,6 +6,9 @@
  * another client's one event (BENCHMARKS.md, "Eleventh session" and "Twelfth session").
  */
 
+/** Taken slots a lane may keep before it is compacted (a splice moves what is left). */
+const COMPACT_AT = 1024;
+
 /** Items waiting per source, served in turns. */
 export class FairQueue<T> {
   /**
@@ -18,6 +21,13 @@ export class FairQueue<T> {
   /** Items waiting, from every source. */
   get length(): number {
     return this.#size;
+  }
+
+  /** Array slots held, taken ones not yet dropped included: stays within twice `length` plus a constant per source. */
+  get slots(): number {
+    let n = 0;
+    for (const lane of this.#lanes.values()) n += lane.items.length;
+    return n;
   }
 
   /** Queue an item behind the source's earlier ones. */
@@ -41,6 +51,12 @@ export class FairQueue<T> {
         if (out.length >= max || (!fits(next) && out.length > 0)) return out;
         out.push(next);
         lane.items[lane.head++] = undefined as T; // not held once taken
+        // A source that never runs dry (a steady flood) keeps its lane: drop the taken slots
+        // once they are half of it, or the lane grows with every item the source ever pushed.
+        if (lane.head >= COMPACT_AT && lane.head * 2 >= lane.items.length) {
+          lane.items.splice(0, lane.head);
+          lane.head = 0;
+        }
         this.#size--;
         served = true;
         this.#lanes.delete(source);

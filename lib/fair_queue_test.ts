@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { FairQueue } from "./fair_queue.ts";
 
 Deno.test("FairQueue: sources are served in turns, each in its own order", () => {
@@ -32,4 +32,16 @@ Deno.test("FairQueue: a batch ends at the first item that does not fit, the firs
   budget = 0;
   assertEquals(q.take(10, fits), [50], "the next does not fit: it waits, first in line");
   assertEquals(q.length, 1);
+});
+
+Deno.test("FairQueue: a source that never runs dry does not hold a slot for every item it pushed", () => {
+  const q = new FairQueue<number>();
+  q.push("flood", 0);
+  for (let i = 1; i <= 100_000; i++) {
+    q.push("flood", i);
+    assertEquals(q.take(1, () => true), [i - 1], "each in its order");
+  }
+  assertEquals(q.length, 1);
+  assert(q.slots < 2 * 1024 + 2, `${q.slots} slots held for one waiting item`);
+  assertEquals(q.take(1, () => true), [100_000]);
 });

@@ -23,7 +23,7 @@ export interface Verifier {
 }
 
 /** Checks on the calling thread. */
-export const inlineVerifier: Verifier = { verify: (ev) => verifyEvent(ev), close() {} };
+export const inlineVerifier: Verifier = { verify: verifyEvent, close() {} };
 
 /** The script a verification thread runs. */
 const VERIFY_WORKER_URL = new URL("./verify_worker.ts", import.meta.url).href;
@@ -33,9 +33,10 @@ export interface VerifierOptions {
   /** The script each thread runs (verify_worker.ts, or one speaking its messages). */
   script?: string;
   /**
-   * Events a thread may have waiting before further ones are checked on the calling thread
-   * (still answered in order). That keeps the old bound on a flood: the calling thread slows to
-   * the speed of its checks instead of reading ahead and queueing events in memory.
+   * Events handed in and not yet answered, per thread, past which further ones are checked on the
+   * calling thread (still answered in their source's order). That keeps the old bound on a flood:
+   * the calling thread slows to the speed of its checks instead of reading ahead and queueing
+   * events in memory.
    */
   perThread?: number;
   /** A thread that leaves a batch unanswered this long is dropped (ms). */
@@ -67,6 +68,7 @@ interface Check {
   resolve: (ok: boolean | undefined) => void;
   /** The answer once known: undefined for an event never checked (closed). */
   ok?: boolean;
+  /** Answered (or given up at close), and resolved as soon as its source's earlier ones are. */
   done: boolean;
 }
 
@@ -171,6 +173,7 @@ class WorkerVerifier implements Verifier {
     clearInterval(this.#watch);
     for (const lane of this.#lanes) lane.worker.terminate();
     this.#lanes = [];
+    this.#queue = new FairQueue();
     // Checking the backlog here would block shutdown for as long as it takes (a flood: many
     // seconds); the events' OKs say the relay is shutting down instead.
     this.#answer([...this.#bySource.values()].flat(), () => undefined);
@@ -207,9 +210,12 @@ class WorkerVerifier implements Verifier {
   #answer(checks: Check[], ok: (c: Check, i: number) => boolean | undefined): void {
     const touched = new Set<unknown>();
     checks.forEach((c, i) => {
+      touched.add(c.source);
+      // At close, checks already answered but waiting behind their source's earlier ones keep
+      // their answers.
+      if (c.done) return;
       c.ok = ok(c, i);
       c.done = true;
-      touched.add(c.source);
     });
     for (const source of touched) {
       const mine = this.#bySource.get(source);

@@ -72,7 +72,8 @@ Deno.test("verification threads: answers come back in the order events were hand
 });
 
 Deno.test("verification threads: sources are served in turns, each in its own order", async () => {
-  const v = createVerifier(1);
+  // A cap above the flood: every check goes through the threads' queue, none inline.
+  const v = createVerifier(1, { perThread: 1000 });
   try {
     await settledOn(v);
     const order: number[] = [];
@@ -110,6 +111,19 @@ Deno.test("verification threads: close() answers checks still out as unchecked, 
   assertEquals(await pending, [undefined, undefined]);
   assert(performance.now() - t0 < 100, "close() does not check the backlog");
   assertEquals(await v.verify(good(3)), undefined, "after close nothing is checked");
+});
+
+Deno.test("verification threads: close() keeps the answers of checks done, waiting behind one still out", async () => {
+  const silent = new URL("./testdata/silent_verify_worker.ts", import.meta.url).href;
+  // settledOn leaves one check with the silent thread: a cap of 2 lets one more go there.
+  const v = createVerifier(1, { script: silent, perThread: 2 });
+  await settledOn(v);
+  const first = v.verify(good(1), "s"); // to the silent thread, never answered
+  await new Promise((r) => setTimeout(r, 0));
+  const second = v.verify(bad(2), "s"); // past the cap: checked here at once, waits behind the first
+  v.close();
+  assertEquals(await first, undefined);
+  assertEquals(await second, false, "its answer was known");
 });
 
 Deno.test("verification threads: a thread that fails is replaced by checks on this thread", async () => {

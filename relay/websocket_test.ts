@@ -126,7 +126,7 @@ Deno.test("an oversized REQ reusing a live id ends that subscription: its read s
   events.closed();
 });
 
-Deno.test("each connection is its own source of work: the verifier and the store serve them in turns", async () => {
+Deno.test("each connection is its own source of work for the verifier and the store, which take turns by source", async () => {
   const verifiedFor: unknown[] = [];
   const storedFor: unknown[] = [];
   class RecordingStore extends MemoryStore {
