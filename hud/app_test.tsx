@@ -157,6 +157,7 @@ Deno.test("/api/stats serves every documented field with its type, CORS open", a
   assertEquals(body.rates.short.received.length, 300);
   assertEquals(body.rates.hour.received.length, 60);
   assertEquals(body.isolates[0].id, stats.id);
+  assertEquals(body.isolates[0].verify_threads, 0);
   assertEquals(body.kinds.top, [{ kind: 5050, count: 1 }]);
   assertEquals(body.refusals, { invalid: 1 });
   assertEquals(body.kinds.by_class.job_request, 1);
@@ -199,6 +200,8 @@ Deno.test("/metrics is Prometheus text: HELP and TYPE per metric, nexus_ names, 
   assertEquals(samples.get('nexus_jobs{state="completed"}'), 5);
   assertEquals(samples.get('nexus_job_first_result_seconds{kind="5050",percentile="95"}'), 2.4);
   assertEquals(samples.get("nexus_isolates"), 1);
+  // The relay checks inline (no verifier given): no threads.
+  assertEquals(samples.get(`nexus_verify_threads{isolate="${stats.id}"}`), 0);
   stats.close();
 });
 

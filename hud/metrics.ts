@@ -103,6 +103,12 @@ export function toPrometheus(r: StatsReport): string {
     "Events held in memory by each isolate's window.",
     r.isolates.map((i) => [{ isolate: i.id }, i.hot_events]),
   );
+  metric(
+    "verify_threads",
+    "gauge",
+    "Threads each isolate checks signatures on (0: on the isolate's own thread).",
+    r.isolates.map((i) => [{ isolate: i.id }, i.verify_threads]),
+  );
   const m = r.market;
   metric(
     "jobs",

@@ -20,10 +20,12 @@ export interface Verifier {
   verify(ev: NostrEvent, source?: unknown): boolean | Promise<boolean | undefined>;
   /** Stop the threads; checks still out are answered undefined, not done. */
   close(): void;
+  /** Threads checking (0: every check runs on the calling thread), for operators to see. */
+  readonly threads: number;
 }
 
 /** Checks on the calling thread. */
-export const inlineVerifier: Verifier = { verify: verifyEvent, close() {} };
+export const inlineVerifier: Verifier = { verify: verifyEvent, close() {}, threads: 0 };
 
 /** The script a verification thread runs. */
 const VERIFY_WORKER_URL = new URL("./verify_worker.ts", import.meta.url).href;
@@ -144,6 +146,11 @@ class WorkerVerifier implements Verifier {
       }
     }, Math.min(1000, this.#stallMs));
     Deno.unrefTimer(this.#watch);
+  }
+
+  /** Threads started or running; one that fails or stalls is dropped, and none after close. */
+  get threads(): number {
+    return this.#lanes.length;
   }
 
   verify(ev: NostrEvent, source: unknown = this): Promise<boolean | undefined> {

@@ -26,12 +26,14 @@ async function settledOn(v: Verifier): Promise<void> {
 Deno.test("createVerifier(0) checks on this thread, synchronously", () => {
   const v = createVerifier(0);
   assertEquals(v, inlineVerifier);
+  assertEquals(v.threads, 0);
   assertEquals(v.verify(good(1)), true);
   assertEquals(v.verify(bad(1)), false);
 });
 
 Deno.test("verification threads: right answers, before and after the threads are ready", async () => {
   const v = createVerifier(2);
+  assertEquals(v.threads, 2);
   try {
     // Handed in at once: the threads cannot be ready yet, so these are checked here.
     const early = await Promise.all([good(1), bad(2), good(3)].map((e) => v.verify(e)));
@@ -136,6 +138,7 @@ Deno.test("verification threads: a thread that fails is replaced by checks on th
     assertEquals(await Promise.all(events.map((e) => v.verify(e))), [true, false, true]);
     assertEquals(await v.verify(bad(4)), false);
     assertEquals(errors.length, 1, "the failure is logged once");
+    assertEquals(v.threads, 0, "the failed thread is no longer counted");
   } finally {
     errors.restore();
     v.close();

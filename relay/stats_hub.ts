@@ -106,6 +106,7 @@ export class StatsHub {
     return takeSnapshot(this.id, this.#relay.stats, {
       subscriptions: this.#relay.subs.size,
       cache: this.#relay.store.cacheStats?.(),
+      verifyThreads: this.#relay.verifier.threads,
     });
   }
 

@@ -57,12 +57,15 @@ export interface IsolateSnapshot {
     counts_from_storage: number;
     proven_below: number;
   };
+  /** Signature-checking threads (absent in snapshots of earlier builds). */
+  verify_threads?: number;
 }
 
 /** Gauges the Stats class does not own (read from the relay when a snapshot is taken). */
 export interface Gauges {
   subscriptions: number;
   cache?: CacheStats;
+  verifyThreads?: number;
 }
 
 /** Take a snapshot of one isolate's counters. */
@@ -108,13 +111,21 @@ export function takeSnapshot(id: string, stats: Stats, gauges: Gauges): IsolateS
       counts_from_storage: gauges.cache?.countsFromStorage ?? 0,
       proven_below: gauges.cache?.provenBelow ?? 0,
     },
+    verify_threads: gauges.verifyThreads ?? 0,
   };
 }
 
 /** The whole relay: the sum of the isolates that reported, aligned to one moment. */
 export interface AggregateStats extends Omit<IsolateSnapshot, "id" | "agent_keys"> {
   isolates: Array<
-    { id: string; started_at: number; last_seen: number; connections: number; hot_events: number }
+    {
+      id: string;
+      started_at: number;
+      last_seen: number;
+      connections: number;
+      hot_events: number;
+      verify_threads: number;
+    }
   >;
 }
 
@@ -181,6 +192,7 @@ export function sumSnapshots(snaps: IsolateSnapshot[], now: number): AggregateSt
       last_seen: s.at,
       connections: s.connections,
       hot_events: s.cache?.held ?? 0,
+      verify_threads: s.verify_threads ?? 0,
     });
     out.cache.held = Math.max(out.cache.held, s.cache?.held ?? 0);
     out.cache.from_memory += s.cache?.from_memory ?? 0;

@@ -14,6 +14,7 @@ Deno.test("sumSnapshots adds isolates and aligns their windows to one moment", (
   b.refuse("rate-limited: slow down");
   const snapB = takeSnapshot("b", b, {
     subscriptions: 3,
+    verifyThreads: 1,
     cache: {
       held: 40,
       fromMemory: 5,
@@ -45,6 +46,7 @@ Deno.test("sumSnapshots adds isolates and aligns their windows to one moment", (
   // a stored one event two seconds ago and one now; b's two events were two seconds ago.
   assertEquals(sum.short.stored.slice(SHORT_SECONDS - 3), [3, 0, 1]);
   assertEquals(sum.isolates.map((i) => [i.id, i.hot_events]), [["a", 30], ["b", 40]]);
+  assertEquals(sum.isolates.map((i) => [i.id, i.verify_threads]), [["a", 0], ["b", 1]]);
   // Each isolate holds its own copy of the window: the largest, not the sum.
   assertEquals(sum.cache, {
     held: 40,

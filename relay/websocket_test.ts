@@ -141,6 +141,7 @@ Deno.test("each connection is its own source of work for the verifier and the st
       return inlineVerifier.verify(ev);
     },
     close() {},
+    threads: 0,
   };
   const env: Record<string, string> = { NEXUS_AUTH: "off" };
   const relay = new Relay({

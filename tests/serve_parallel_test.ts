@@ -2,6 +2,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { Agent, Client } from "./helpers.ts";
 import { serveHostArg } from "../preflight.ts";
+import { defaultVerifyThreads } from "../config.ts";
 
 /** `deno run -A start.ts` on loopback (PORT=0), stdout and stderr piped. */
 function startTs(env: Record<string, string>): Deno.ChildProcess {
@@ -161,11 +162,13 @@ Deno.test("deno task start passes an IPv6 HOST to deno serve in brackets", () =>
   ]);
 });
 
-Deno.test("deno task start without DENO_JOBS runs one isolate per core", async () => {
-  const cores = navigator.hardwareConcurrency;
-  const expected = Number(Deno.env.get("DENO_JOBS") ?? cores);
+/**
+ * Run `deno task start` with `env` until `expected` isolates announce themselves (and a moment
+ * longer, for one more to show if one were started), then read `/api/stats` and stop it.
+ */
+async function startAndStats(env: Record<string, string>, expected: number) {
   const dir = await Deno.makeTempDir();
-  const child = startTs({ NEXUS_KV_PATH: `${dir}/kv.sqlite` });
+  const child = startTs({ NEXUS_KV_PATH: `${dir}/kv.sqlite`, NEXUS_AUTH: "off", ...env });
   const stderr = child.stderr.pipeTo(new WritableStream());
   let out = "";
   const read = (async () => {
@@ -174,11 +177,37 @@ Deno.test("deno task start without DENO_JOBS runs one isolate per core", async (
   const count = () => (out.match(/relay listening on/g) ?? []).length;
   const until = Date.now() + 15_000;
   while (count() < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  // Time for one more isolate to announce itself, if one were started.
+  // Time for one more isolate to announce itself, and for every isolate to report its stats.
   await new Promise((r) => setTimeout(r, 1500));
+  const port = /relay listening on ws:\/\/[^:]+:(\d+)/.exec(out)?.[1];
+  const stats = port ? await (await fetch(`http://127.0.0.1:${port}/api/stats`)).json() : undefined;
   child.kill("SIGTERM");
   await child.status;
   await Promise.all([read, stderr]);
-  assertEquals(count(), expected, `${cores} cores: ${out}`);
   await Deno.remove(dir, { recursive: true });
+  return { announced: count(), out, stats };
+}
+
+Deno.test("deno task start without DENO_JOBS runs one isolate per core", async () => {
+  const cores = navigator.hardwareConcurrency;
+  const expected = Number(Deno.env.get("DENO_JOBS") ?? cores);
+  const { announced, out, stats } = await startAndStats({}, expected);
+  assertEquals(announced, expected, `${cores} cores: ${out}`);
+  assertEquals(stats.isolates.length, expected, "every isolate reports its stats");
+  // Signatures go to threads only where the isolates leave cores spare.
+  const threads = defaultVerifyThreads(cores, expected);
+  for (const i of stats.isolates) assertEquals(i.verify_threads, threads, JSON.stringify(i));
+});
+
+Deno.test("deno task start with DENO_JOBS=1 checks signatures on a thread where a core is spare", async () => {
+  const cores = navigator.hardwareConcurrency;
+  const { announced, stats } = await startAndStats({ DENO_JOBS: "1" }, 1);
+  assertEquals(announced, 1);
+  assertEquals(stats.isolates.map((i: { verify_threads: number }) => i.verify_threads), [
+    defaultVerifyThreads(cores, 1),
+  ]);
+  if (cores >= 2) assertEquals(stats.isolates[0].verify_threads, 1);
+  // And NEXUS_VERIFY_THREADS, when set, is passed through as it is.
+  const set = await startAndStats({ DENO_JOBS: "1", NEXUS_VERIFY_THREADS: "0" }, 1);
+  assertEquals(set.stats.isolates[0].verify_threads, 0);
 });
