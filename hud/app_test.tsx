@@ -240,5 +240,7 @@ Deno.test("the view functions shipped to the browser build the same rows as the 
     assertEquals(clientRowsFor(list, report), rowsFor(list, report), list);
   }
   assertEquals(rowsFor("providers", report)[0]!.cells[0], `${EVIL} (abababab…abab)`);
+  // The relay in setup() checks signatures on its own thread.
+  assertEquals(rowsFor("isolates", report)[0]!.cells[2], "inline");
   stats.close();
 });

@@ -187,7 +187,7 @@ export const Page: FC<{ r: StatsReport }> = ({ r }) => (
               <Table
                 r={r}
                 list="isolates"
-                head={["Isolate", "Connections", "Up", "Last report"]}
+                head={["Isolate", "Connections", "Signatures", "Up", "Last report"]}
                 empty="None."
               />
             </div>

@@ -189,6 +189,9 @@ export function rowsFor(list: string, r: StatsReport): Row[] {
       cells: [
         i.id,
         fmtInt(i.connections),
+        i.verify_threads > 0
+          ? `${fmtInt(i.verify_threads)} thread${i.verify_threads > 1 ? "s" : ""}`
+          : "inline",
         fmtDur(Math.max(0, (r.generated_at - i.started_at) / 1000)),
         fmtDur(Math.max(0, (r.generated_at - i.last_seen) / 1000)) + " ago",
       ],
