@@ -12,17 +12,18 @@ const config = loadConfigOrExit();
 const port = await preflightOrExit(config, true);
 for (const warning of startupWarnings(config)) console.warn(warning);
 const env: Record<string, string> = {};
-// deno serve reads DENO_JOBS raw and runs one isolate on anything but digits: pass on the number
-// config.ts validated. An in-memory KV is private to each isolate, so isolates could not share
-// events: run one.
+// deno serve reads DENO_JOBS raw and runs one isolate on anything but digits, a blank value
+// included: always pass on the number of isolates this launcher means (config.ts validated it),
+// so the thread default below is chosen for the isolates that actually run. An in-memory KV is
+// private to each isolate, so isolates could not share events: run one.
+const cores = navigator.hardwareConcurrency;
 const jobs = Deno.env.get("DENO_JOBS")?.trim();
-if (jobs) env.DENO_JOBS = String(Number(jobs));
-if (config.kvPath === ":memory:") env.DENO_JOBS = "1";
+const isolates = config.kvPath === ":memory:" ? 1 : jobs ? Number(jobs) : cores;
+env.DENO_JOBS = String(isolates);
 // Signatures go to a thread of each isolate's own only where the isolates leave cores spare (say
 // DENO_JOBS=1 on 2 cores, which ingests more than the default two isolates: BENCHMARKS.md).
 if (!Deno.env.get("NEXUS_VERIFY_THREADS")?.trim()) {
-  const cores = navigator.hardwareConcurrency;
-  env.NEXUS_VERIFY_THREADS = String(defaultVerifyThreads(cores, Number(env.DENO_JOBS ?? cores)));
+  env.NEXUS_VERIFY_THREADS = String(defaultVerifyThreads(cores, isolates));
 }
 // Isolates sharing a port must be given the same one: PORT=0 is resolved here.
 const corked = config.transport === "corked";

@@ -163,51 +163,84 @@ Deno.test("deno task start passes an IPv6 HOST to deno serve in brackets", () =>
 });
 
 /**
- * Run `deno task start` with `env` until `expected` isolates announce themselves (and a moment
- * longer, for one more to show if one were started), then read `/api/stats` and stop it.
+ * Run `deno task start` with `env` until `expected` isolates announce themselves and report their
+ * stats, read `/api/stats`, and stop it (whatever happens). DENO_JOBS and NEXUS_VERIFY_THREADS are
+ * blank unless `env` sets them: values in the test runner's environment would change the answers.
  */
-async function startAndStats(env: Record<string, string>, expected: number) {
+async function startAndStats(
+  env: Record<string, string>,
+  expected: number,
+  // Threads count once they have loaded their checker, a moment after their isolate announces.
+  threads: (stats: { isolates: Array<{ verify_threads: number }> }) => boolean = () => true,
+) {
   const dir = await Deno.makeTempDir();
-  const child = startTs({ NEXUS_KV_PATH: `${dir}/kv.sqlite`, NEXUS_AUTH: "off", ...env });
-  const stderr = child.stderr.pipeTo(new WritableStream());
-  let out = "";
-  const read = (async () => {
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
-  })();
+  const child = startTs({
+    NEXUS_KV_PATH: `${dir}/kv.sqlite`,
+    NEXUS_AUTH: "off",
+    DENO_JOBS: "",
+    NEXUS_VERIFY_THREADS: "",
+    ...env,
+  });
+  let out = "", err = "";
+  const read = Promise.all([
+    (async () => {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
+    })(),
+    (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
+    })(),
+  ]);
   const count = () => (out.match(/relay listening on/g) ?? []).length;
-  const until = Date.now() + 15_000;
-  while (count() < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  // Time for one more isolate to announce itself, and for every isolate to report its stats.
-  await new Promise((r) => setTimeout(r, 1500));
-  const port = /relay listening on ws:\/\/[^:]+:(\d+)/.exec(out)?.[1];
-  const stats = port ? await (await fetch(`http://127.0.0.1:${port}/api/stats`)).json() : undefined;
-  child.kill("SIGTERM");
-  await child.status;
-  await Promise.all([read, stderr]);
-  await Deno.remove(dir, { recursive: true });
-  return { announced: count(), out, stats };
+  try {
+    const until = Date.now() + 15_000;
+    while (count() < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const port = /relay listening on ws:\/\/[^:]+:(\d+)/.exec(out)?.[1];
+    if (!port) throw new Error(`no isolate announced itself: ${out}${err}`);
+    // Each isolate publishes its snapshot once a second: ask until every one is listed.
+    let stats;
+    do {
+      const res = await fetch(`http://127.0.0.1:${port}/api/stats`, {
+        signal: AbortSignal.timeout(5000),
+      });
+      stats = await res.json();
+      if (stats.isolates.length >= expected && threads(stats)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() < until);
+    // A second more, for an isolate too many to announce itself.
+    await new Promise((r) => setTimeout(r, 1000));
+    return { announced: count(), out: out + err, stats };
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await child.status;
+    await read;
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 Deno.test("deno task start without DENO_JOBS runs one isolate per core", async () => {
   const cores = navigator.hardwareConcurrency;
-  const expected = Number(Deno.env.get("DENO_JOBS") ?? cores);
-  const { announced, out, stats } = await startAndStats({}, expected);
-  assertEquals(announced, expected, `${cores} cores: ${out}`);
-  assertEquals(stats.isolates.length, expected, "every isolate reports its stats");
   // Signatures go to threads only where the isolates leave cores spare.
-  const threads = defaultVerifyThreads(cores, expected);
+  const threads = defaultVerifyThreads(cores, cores);
+  const { announced, out, stats } = await startAndStats({}, cores, each(threads));
+  assertEquals(announced, cores, `${cores} cores: ${out}`);
+  assertEquals(stats.isolates.length, cores, "every isolate reports its stats");
   for (const i of stats.isolates) assertEquals(i.verify_threads, threads, JSON.stringify(i));
 });
 
 Deno.test("deno task start with DENO_JOBS=1 checks signatures on a thread where a core is spare", async () => {
-  const cores = navigator.hardwareConcurrency;
-  const { announced, stats } = await startAndStats({ DENO_JOBS: "1" }, 1);
+  const threads = defaultVerifyThreads(navigator.hardwareConcurrency, 1);
+  const { announced, stats } = await startAndStats({ DENO_JOBS: "1" }, 1, each(threads));
   assertEquals(announced, 1);
-  assertEquals(stats.isolates.map((i: { verify_threads: number }) => i.verify_threads), [
-    defaultVerifyThreads(cores, 1),
-  ]);
-  if (cores >= 2) assertEquals(stats.isolates[0].verify_threads, 1);
-  // And NEXUS_VERIFY_THREADS, when set, is passed through as it is.
-  const set = await startAndStats({ DENO_JOBS: "1", NEXUS_VERIFY_THREADS: "0" }, 1);
-  assertEquals(set.stats.isolates[0].verify_threads, 0);
+  assertEquals(stats.isolates.map((i: { verify_threads: number }) => i.verify_threads), [threads]);
+  // And NEXUS_VERIFY_THREADS, when set, is passed through as it is (2: no default on any machine).
+  const set = await startAndStats({ DENO_JOBS: "1", NEXUS_VERIFY_THREADS: "2" }, 1, each(2));
+  assertEquals(set.stats.isolates[0].verify_threads, 2);
 });
+
+/** True once every isolate listed reports `n` verification threads. */
+function each(n: number) {
+  return (stats: { isolates: Array<{ verify_threads: number }> }) =>
+    stats.isolates.every((i) => i.verify_threads === n);
+}
