@@ -242,5 +242,13 @@ Deno.test("the view functions shipped to the browser build the same rows as the 
   assertEquals(rowsFor("providers", report)[0]!.cells[0], `${EVIL} (abababab…abab)`);
   // The relay in setup() checks signatures on its own thread.
   assertEquals(rowsFor("isolates", report)[0]!.cells[2], "inline");
+  const threaded = {
+    ...report,
+    isolates: [1, 2].map((n) => ({ ...report.isolates[0]!, verify_threads: n })),
+  };
+  assertEquals(clientRowsFor("isolates", threaded).map((r) => r.cells[2]), [
+    "1 thread",
+    "2 threads",
+  ]);
   stats.close();
 });

@@ -190,7 +190,7 @@ export function rowsFor(list: string, r: StatsReport): Row[] {
         i.id,
         fmtInt(i.connections),
         i.verify_threads > 0
-          ? `${fmtInt(i.verify_threads)} thread${i.verify_threads > 1 ? "s" : ""}`
+          ? fmtInt(i.verify_threads) + (i.verify_threads > 1 ? " threads" : " thread")
           : "inline",
         fmtDur(Math.max(0, (r.generated_at - i.started_at) / 1000)),
         fmtDur(Math.max(0, (r.generated_at - i.last_seen) / 1000)) + " ago",

@@ -20,12 +20,17 @@ export interface Verifier {
   verify(ev: NostrEvent, source?: unknown): boolean | Promise<boolean | undefined>;
   /** Stop the threads; checks still out are answered undefined, not done. */
   close(): void;
-  /** Threads checking (0: every check runs on the calling thread), for operators to see. */
+  /** Threads ready and checking (0: every check runs on the calling thread), for operators. */
   readonly threads: number;
 }
 
 /** Checks on the calling thread. */
-export const inlineVerifier: Verifier = { verify: verifyEvent, close() {}, threads: 0 };
+export const inlineVerifier: Verifier = {
+  // Not verifyEvent itself: the caller's second argument (the source) is not for it.
+  verify: (ev) => verifyEvent(ev),
+  close() {},
+  threads: 0,
+};
 
 /** The script a verification thread runs. */
 const VERIFY_WORKER_URL = new URL("./verify_worker.ts", import.meta.url).href;
@@ -148,9 +153,9 @@ class WorkerVerifier implements Verifier {
     Deno.unrefTimer(this.#watch);
   }
 
-  /** Threads started or running; one that fails or stalls is dropped, and none after close. */
+  /** Threads that said they are ready; one that fails or stalls is dropped, and none after close. */
   get threads(): number {
-    return this.#lanes.length;
+    return this.#lanes.filter((l) => l.ready).length;
   }
 
   verify(ev: NostrEvent, source: unknown = this): Promise<boolean | undefined> {
