@@ -6,7 +6,7 @@
  * another client's one event (BENCHMARKS.md, "Eleventh session" and "Twelfth session").
  */
 
-/** Taken slots a lane may keep before it is compacted (a splice moves what is left). */
+/** Taken slots a lane may keep before it is compacted (which moves what is left to the front). */
 const COMPACT_AT = 1024;
 
 /** Items waiting per source, served in turns. */
