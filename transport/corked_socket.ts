@@ -217,11 +217,7 @@ export class CorkedSocket {
   readonly #handled = () => {
     if (--this.#busy === 0) this.#share?.leave();
     const cap = this.#cap();
-    while (this.#busy < cap && this.#backlogHead < this.#backlog.length) {
-      const data = this.#backlog[this.#backlogHead]!;
-      this.#backlog[this.#backlogHead++] = "";
-      this.#handOut(data);
-    }
+    this.#handOutBacklog(cap);
     if (this.#backlogHead === this.#backlog.length && this.#backlogHead > 0) {
       this.#backlog = [];
       this.#backlogHead = 0;
@@ -229,9 +225,12 @@ export class CorkedSocket {
     if (this.#resume && this.#busy <= cap >> 1 && !this.#backlog.length) this.#wake();
   };
 
-  /** Hand out everything waiting behind maxBusy (at most one read's worth), before a close. */
-  #handOutBacklog(): void {
-    while (this.#backlogHead < this.#backlog.length) {
+  /**
+   * Hand out what waits in the backlog, oldest first, while fewer than `cap` are in hand; before a
+   * close, all of it (at most one read's worth).
+   */
+  #handOutBacklog(cap = Infinity): void {
+    while (this.#busy < cap && this.#backlogHead < this.#backlog.length) {
       const data = this.#backlog[this.#backlogHead]!;
       this.#backlog[this.#backlogHead++] = "";
       this.#handOut(data);

@@ -155,7 +155,7 @@ async function handle(
     if (!WS_UPGRADE.test(text)) return passOn(conn, head.bytes, options);
     const refusal = oversized
       ? new Response("Request header fields too large for a WebSocket upgrade", { status: 431 })
-      : refuseHandshake(headersOf(text)) ??
+      : refuseHandshake(headersOf(text, true)!) ??
         new Response(
           "Bad WebSocket upgrade: RFC 6455 asks GET over HTTP/1.1, well-formed headers",
           {
@@ -242,21 +242,11 @@ async function readHead(
  * Anything else, well-formed or not, is the HTTP server's to answer.
  */
 function upgradeRequest(head: string): Request | undefined {
-  const lines = head.split(/\r?\n/);
-  const m = /^GET (\S+) HTTP\/1\.1$/.exec(lines[0] ?? "");
+  const m = /^GET (\S+) HTTP\/1\.1$/.exec(head.split(/\r?\n/, 1)[0] ?? "");
   if (!m) return undefined;
-  const headers = new Headers();
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(":");
-    const name = line.slice(0, colon);
-    // No space before the colon (RFC 9112 section 5.1): such a head is the HTTP server's to refuse.
-    if (colon <= 0 || !TOKEN.test(name)) return undefined;
-    try {
-      headers.append(name, line.slice(colon + 1).trim());
-    } catch {
-      return undefined;
-    }
-  }
+  // A malformed header line makes the head the HTTP server's to refuse.
+  const headers = headersOf(head);
+  if (!headers) return undefined;
   const tokens = (name: string) =>
     (headers.get(name) ?? "").toLowerCase().split(",").map((t) => t.trim());
   if (!tokens("upgrade").includes("websocket") || !tokens("connection").includes("upgrade")) {
@@ -276,15 +266,21 @@ function upgradeRequest(head: string): Request | undefined {
   }
 }
 
-/** The well-formed header lines of a request head (the request line and bad lines skipped). */
-function headersOf(head: string): Headers {
+/**
+ * The header lines of a request head (the request line skipped): undefined at the first malformed
+ * line (a space before the colon, RFC 9112 section 5.1, or a value Headers refuses), or with
+ * `lenient` that line skipped.
+ */
+function headersOf(head: string, lenient = false): Headers | undefined {
   const headers = new Headers();
   for (const line of head.split(/\r?\n/).slice(1)) {
     const colon = line.indexOf(":");
-    if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) continue;
     try {
+      if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) throw new Error("malformed");
       headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
-    } catch { /* a value Headers refuses: skipped */ }
+    } catch {
+      if (!lenient) return undefined;
+    }
   }
   return headers;
 }
