@@ -13,8 +13,11 @@ export function authForWrites(mode: AuthMode): EventPolicy {
 
 /** Refuse REQ and COUNT from unauthenticated connections when NEXUS_AUTH is required. */
 export function authForReads(mode: AuthMode): FilterPolicy {
-  return (_filters, conn) =>
+  return (_filters, conn, verb) =>
     mode === "required" && conn.pubkeys.size === 0
-      ? reason("auth-required", "authenticate with NIP-42 before subscribing")
+      ? reason(
+        "auth-required",
+        `authenticate with NIP-42 before ${verb === "COUNT" ? "counting" : "subscribing"}`,
+      )
       : undefined;
 }
