@@ -209,9 +209,11 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
     kv,
     close() {
       return closing ??= (async () => {
-        const why = reason("error", "the relay is shutting down");
+        const why = reason("error", "the relay is shutting down; reconnect and resubscribe");
         for (const c of [...relay.connections]) {
-          for (const id of c.subs.keys()) c.send(["CLOSED", id, why]);
+          // No CLOSED for open subscriptions: client libraries (nostr-tools among them) take CLOSED
+          // as final and do not re-send those REQs when they reconnect, so a restart would leave
+          // every agent deaf. A NOTICE and close code 1001 (going away) say "come back".
           c.notice(why);
           c.transport.close(1001, "relay shutting down");
         }
