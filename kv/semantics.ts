@@ -81,7 +81,11 @@ export function applyEvent(
     }
     const cur = s.pointer(addr);
     if (cur && !newer(ev, cur)) {
-      return refuse("invalid: a newer version of this event is already stored");
+      return refuse(
+        cur.created_at === ev.created_at
+          ? "invalid: a version with the same created_at and a lower id is already stored"
+          : "invalid: a newer version of this event is already stored",
+      );
     }
     if (cur) {
       const old = s.event(cur.id);

@@ -286,7 +286,16 @@ export function storeContract(name: string, open: OpenStore): void {
     await put(s, fake({ id: idAt(5), kind: 0, created_at: 100 }));
     await put(s, fake({ id: idAt(3), kind: 0, created_at: 100 }));
     const high = await s.event(fake({ id: idAt(4), kind: 0, created_at: 100 }));
-    assertEquals(high.verdict[0], false);
+    // The reason names the tie: "newer" would send a client looking for a version it never made.
+    assertEquals(high.verdict, [
+      false,
+      "invalid: a version with the same created_at and a lower id is already stored",
+    ]);
+    const older = await s.event(fake({ id: idAt(1), kind: 0, created_at: 99 }));
+    assertEquals(older.verdict, [
+      false,
+      "invalid: a newer version of this event is already stored",
+    ]);
     assertEquals(ids(await s.query([{ kinds: [0] }])), [idAt(3)]);
     await put(s, fake({ id: idAt(6), kind: 30001, created_at: 100, tags: [["d", "x"]] }));
     await put(s, fake({ id: idAt(2), kind: 30001, created_at: 100, tags: [["d", "x"]] }));

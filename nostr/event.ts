@@ -32,11 +32,11 @@ export function parseEvent(raw: unknown, limits: EventLimits): NostrEvent | stri
   if (typeof e.kind !== "number" || !Number.isInteger(e.kind) || e.kind < 0 || e.kind > 65535) {
     return "invalid: kind must be an integer from 0 to 65535";
   }
-  if (
-    typeof e.created_at !== "number" || !Number.isSafeInteger(e.created_at) || e.created_at < 0
-  ) {
+  if (typeof e.created_at !== "number" || !Number.isInteger(e.created_at) || e.created_at < 0) {
     return "invalid: created_at must be a non-negative integer";
   }
+  // Past 2^53 a JSON number no longer names one second: its id could not be checked exactly.
+  if (!Number.isSafeInteger(e.created_at)) return "invalid: created_at is too large";
   if (typeof e.content !== "string") return "invalid: content must be a string";
   // NIP-11: max_content_length "is a count of unicode characters", i.e. code points, not the
   // UTF-16 units of `length` (an emoji is two). Count code points only when units exceed the cap.

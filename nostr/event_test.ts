@@ -51,6 +51,7 @@ Deno.test("parseEvent() refuses every malformed field with invalid:", () => {
     ["created_at float", { ...e, created_at: 1.5 }],
     ["created_at string", { ...e, created_at: "1000" }],
     ["created_at negative", { ...e, created_at: -1 }],
+    ["created_at past 2^53", { ...e, created_at: 2 ** 63 }],
     ["content number", { ...e, content: 1 }],
     ["content too long", { ...e, content: "x".repeat(11) }],
     ["tags object", { ...e, tags: {} }],
@@ -65,6 +66,11 @@ Deno.test("parseEvent() refuses every malformed field with invalid:", () => {
     const r = parseEvent(raw, limits);
     assert(typeof r === "string" && r.startsWith("invalid: "), `${name}: ${JSON.stringify(r)}`);
   }
+  // Each refusal says what is wrong: a huge created_at is not negative, it is too large.
+  assertEquals(
+    parseEvent({ ...e, created_at: 2 ** 63 }, limits),
+    "invalid: created_at is too large",
+  );
   assertEquals(typeof parseEvent({ ...e, kind: 65535 }, limits), "object");
   assertEquals(typeof parseEvent({ ...e, content: "x".repeat(10) }, limits), "object");
 });
