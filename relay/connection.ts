@@ -42,7 +42,7 @@ interface LiveSub extends Sub<Connection> {
  */
 const ID_IN_MESSAGE = /"id"\s*:\s*"([0-9a-f]{64})"/;
 const EVENT_VERB = /^\s*\[\s*"(EVENT|AUTH)"/;
-/** How far from either end of an oversized EVENT or AUTH its id is looked for. */
+/** How far from either end of an unparseable EVENT or AUTH its id is looked for. */
 const ID_SCAN = 65536;
 /**
  * The subscription id of a REQ or COUNT, read without parsing (plain ids only: 64 characters are
@@ -109,35 +109,13 @@ export class Connection implements ConnInfo {
     if (data === "ping") return this.send("pong"); // Pylon clients keep alive with a text ping.
     const limit = this.relay.config.maxMessageLength;
     if (data.length > limit || (data.length * 3 > limit && utf8Length(data) > limit)) {
-      const msg = reason("invalid", `message is larger than ${limit} bytes`);
-      // NIP-01: every EVENT gets an OK, and NIP-42 asks the same for AUTH. Serialisers put the id
-      // before or after the content (as nostr-tools does), so both ends are searched.
-      const verb = EVENT_VERB.exec(data.slice(0, 64))?.[1];
-      const id = verb
-        ? ID_IN_MESSAGE.exec(data.slice(0, ID_SCAN))?.[1] ??
-          ID_IN_MESSAGE.exec(data.slice(-ID_SCAN))?.[1]
-        : undefined;
-      // An EVENT, refused: received and refused add up.
-      if (id && verb === "EVENT") this.relay.stats.receive();
-      this.relay.stats.refuse(msg);
-      if (id) return this.send(["OK", id, false, msg]);
-      // An oversized REQ or COUNT also gets CLOSED naming its subscription (NIP-01 answers a
-      // refused subscription with CLOSED), so a client waiting on that id is not left hanging;
-      // the NOTICE stays for clients that watch notices.
-      const sub = SUB_IN_MESSAGE.exec(data.slice(0, 300))?.[1];
-      if (sub !== undefined) {
-        // As for any refused REQ: the live subscription of that id ends too.
-        const live = this.subs.get(sub);
-        if (live) this.#end(live);
-        this.send(["CLOSED", sub, msg]);
-      }
-      return this.notice(msg);
+      return this.#refuseUnread(data, reason("invalid", `message is larger than ${limit} bytes`));
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
     } catch {
-      return this.notice(reason("invalid", "message is not valid JSON"));
+      return this.#refuseUnread(data, reason("invalid", "message is not valid JSON"));
     }
     if (!Array.isArray(parsed) || typeof parsed[0] !== "string") {
       return this.notice(reason("invalid", "message must be a JSON array starting with a verb"));
@@ -163,6 +141,35 @@ export class Connection implements ConnInfo {
       console.error("error handling message:", err);
       this.notice(reason("error", "internal error handling the message"));
     }
+  }
+
+  /**
+   * Refuse a message that cannot be parsed (too large, or not JSON) with the answer its client
+   * waits for, read from the raw text: NIP-01 answers every EVENT with OK (NIP-42 asks the same for
+   * AUTH) and a refused REQ or COUNT with CLOSED. A NOTICE stays for clients that watch notices.
+   */
+  #refuseUnread(data: string, msg: string): void {
+    // Serialisers put the id before or after the content (as nostr-tools does): both ends.
+    const verb = EVENT_VERB.exec(data.slice(0, 64))?.[1];
+    const id = verb
+      ? ID_IN_MESSAGE.exec(data.slice(0, ID_SCAN))?.[1] ??
+        ID_IN_MESSAGE.exec(data.slice(-ID_SCAN))?.[1]
+      : undefined;
+    if (id) {
+      // An EVENT, refused: received and refused add up.
+      if (verb === "EVENT") this.relay.stats.receive();
+      this.relay.stats.refuse(msg);
+      return this.send(["OK", id, false, msg]);
+    }
+    const sub = SUB_IN_MESSAGE.exec(data.slice(0, 300))?.[1];
+    if (sub !== undefined) {
+      // As for any refused REQ: the live subscription of that id ends too.
+      const live = this.subs.get(sub);
+      if (live) this.#end(live);
+      this.relay.stats.refuse(msg);
+      this.send(["CLOSED", sub, msg]);
+    }
+    this.notice(msg);
   }
 
   /** Queue a live event for a subscription (called by the relay's fan-out). */

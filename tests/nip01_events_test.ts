@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { Agent, Client, now, withRelay } from "./helpers.ts";
 
 const isInvalid = (ok: unknown[]) => ok[2] === false && String(ok[3]).startsWith("invalid:");
@@ -149,6 +149,28 @@ Deno.test("protocol: an oversize message is refused before parsing; the socket s
     assert(String(n[1]).startsWith("invalid:"));
     assertEquals((await c.publish(a.sign({ content: "small" })))[2], true);
     assertEquals(await c.count("n", {}), 1);
+    await c.close();
+  });
+});
+
+Deno.test("protocol: a message that is not JSON still gets the OK or CLOSED its client waits for", async () => {
+  await withRelay({}, async (r) => {
+    const c = await Client.connect(r.url);
+    const a = new Agent();
+    const ev = a.sign({ content: "line\nbreak" });
+    // A raw line break inside a string is not JSON (RFC 8259), as some hand-rolled serialisers send.
+    const raw = JSON.stringify(["EVENT", ev]).replace("\\n", "\n");
+    c.send(raw);
+    const ok = await c.take((m) => Array.isArray(m) && m[0] === "OK");
+    assertEquals(ok.slice(0, 3), ["OK", ev.id, false]);
+    assert(isInvalid(ok as [string, string, boolean, string]), JSON.stringify(ok));
+    c.send('["REQ","broken",{"kinds":[1,]}]');
+    const closed = await c.take((m) => Array.isArray(m) && m[0] === "CLOSED");
+    assertEquals(closed[1], "broken");
+    assertMatch(String(closed[2]), /^invalid: .*JSON/);
+    c.send("{not json");
+    assertMatch(String((await c.take((m) => Array.isArray(m) && m[0] === "NOTICE"))[1]), /JSON/);
+    assertEquals((await c.publish(a.sign({ content: "fine" })))[2], true);
     await c.close();
   });
 });
