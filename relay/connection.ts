@@ -215,6 +215,12 @@ export class Connection implements ConnInfo {
     const late = relay.signedEventPolicy(ev, this, now);
     if (late) return this.#ok(ev.id, false, late);
     if (isEphemeral(ev.kind)) {
+      // Delivered once only: a copy is answered and counted as the duplicate it is, like a stored
+      // event's, rather than as a second event no subscriber will see.
+      if (relay.deliveredLately(ev.id)) {
+        relay.stats.duplicates++;
+        return this.#ok(ev.id, true, "duplicate: already have this event");
+      }
       relay.stats.accept(ev.kind, false);
       relay.accepted(ev, undefined);
       return this.#ok(ev.id, true, "");

@@ -97,6 +97,11 @@ export class Relay {
     for (const h of this.onAccepted) h(ev, json, seq, at);
   }
 
+  /** True when this isolate delivered the event lately (so a copy would reach no one). */
+  deliveredLately(id: string): boolean {
+    return this.#recent.has(id);
+  }
+
   /** Deliver an event to every matching live subscription of this isolate, at most once per event. */
   deliver(ev: NostrEvent, json: string, at = Date.now()): void {
     if (!this.#recent.add(ev.id)) return;

@@ -57,6 +57,21 @@ Deno.test("ephemeral: delivered live to subscribers, acknowledged, never stored"
     }
     assertEquals((await pub.req("later", { kinds: [20001, 29999] })).events, []);
     assertEquals(await pub.count("n", {}), 0);
+    // A copy is relayed to no one, so it is answered and counted as a duplicate.
+    const once = a.sign({ kind: 20001, content: "once" });
+    assertEquals(await pub.publish(once), ["OK", once.id, true, ""]);
+    assertEquals(await pub.publish(once), [
+      "OK",
+      once.id,
+      true,
+      "duplicate: already have this event",
+    ]);
+    assertEquals((await sub.nextEvent("live")).id, once.id);
+    const marker = a.sign({ kind: 20001, content: "after" });
+    await pub.publish(marker);
+    assertEquals((await sub.nextEvent("live")).id, marker.id, "the copy was not sent again");
+    const events = (await (await fetch(`${r.http}/api/stats`)).json()).events;
+    assertEquals([events.ephemeral_total, events.duplicate_total], [4, 1]);
     await pub.close();
     await sub.close();
   });
