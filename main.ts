@@ -22,7 +22,7 @@ let server: Deno.HttpServer | Serving | undefined;
 let stopping: Promise<void> | undefined;
 
 /**
- * Stop serving: refuse new connections, tell clients (CLOSED per subscription, NOTICE), close
+ * Stop serving: refuse new connections, tell clients (a NOTICE, close code 1001), close
  * their sockets, the HTTP server and the KV. Idempotent, so every signal and entry may call it.
  */
 export function shutdown(): Promise<void> {
