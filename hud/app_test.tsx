@@ -240,6 +240,9 @@ Deno.test("the view functions shipped to the browser build the same rows as the 
     assertEquals(clientRowsFor(list, report), rowsFor(list, report), list);
   }
   assertEquals(rowsFor("providers", report)[0]!.cells[0], `${EVIL} (abababab…abab)`);
+  // `invalid:` covers more than bad signatures here (limits, older replaceable versions): the
+  // label must not send an operator hunting for a signing bug.
+  assertMatch(String(rowsFor("refusals", report)[0]!.cells[0]), /^invalid: .*superseded/);
   // The relay in setup() checks signatures on its own thread.
   assertEquals(rowsFor("isolates", report)[0]!.cells[2], "inline");
   const threaded = {

@@ -107,9 +107,10 @@ export function className(c: string): string {
 /** Human names for refusal reason prefixes. */
 export function reasonName(r: string): string {
   const names: Record<string, string> = {
-    "invalid": "invalid: malformed or bad signature",
-    "duplicate": "duplicate: older version",
-    "blocked": "blocked: deleted or banned",
+    // The relay's own uses of each prefix (README, Protocol), so an operator reads the cause.
+    "invalid": "invalid: malformed, bad signature, over a limit or superseded",
+    "duplicate": "duplicate: already stored",
+    "blocked": "blocked: deleted by its author",
     "rate-limited": "rate-limited: too fast",
     "restricted": "restricted: not allowed",
     "auth-required": "auth-required: sign in first",
