@@ -109,13 +109,18 @@ export class Connection implements ConnInfo {
     if (data === "ping") return this.send("pong"); // Pylon clients keep alive with a text ping.
     const limit = this.relay.config.maxMessageLength;
     if (data.length > limit || (data.length * 3 > limit && utf8Length(data) > limit)) {
-      return this.#refuseUnread(data, reason("invalid", `message is larger than ${limit} bytes`));
+      return this.#refuseUnread(
+        data,
+        reason("invalid", `message is larger than ${limit} bytes`),
+        false,
+      );
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
     } catch {
-      return this.#refuseUnread(data, reason("invalid", "message is not valid JSON"));
+      // Malformed JSON always gets a NOTICE too (issue 2 asks for one), whatever else it gets.
+      return this.#refuseUnread(data, reason("invalid", "message is not valid JSON"), true);
     }
     if (!Array.isArray(parsed) || typeof parsed[0] !== "string") {
       return this.notice(reason("invalid", "message must be a JSON array starting with a verb"));
@@ -146,9 +151,10 @@ export class Connection implements ConnInfo {
   /**
    * Refuse a message that cannot be parsed (too large, or not JSON) with the answer its client
    * waits for, read from the raw text: NIP-01 answers every EVENT with OK (NIP-42 asks the same for
-   * AUTH) and a refused REQ or COUNT with CLOSED. A NOTICE stays for clients that watch notices.
+   * AUTH) and a refused REQ or COUNT with CLOSED. A NOTICE stays for clients that watch notices:
+   * after an OK only when `noticeAlways`.
    */
-  #refuseUnread(data: string, msg: string): void {
+  #refuseUnread(data: string, msg: string, noticeAlways: boolean): void {
     // Serialisers put the id before or after the content (as nostr-tools does): both ends.
     const verb = EVENT_VERB.exec(data.slice(0, 64))?.[1];
     const id = verb
@@ -159,7 +165,9 @@ export class Connection implements ConnInfo {
       // An EVENT, refused: received and refused add up.
       if (verb === "EVENT") this.relay.stats.receive();
       this.relay.stats.refuse(msg);
-      return this.send(["OK", id, false, msg]);
+      this.send(["OK", id, false, msg]);
+      if (noticeAlways) this.notice(msg);
+      return;
     }
     const sub = SUB_IN_MESSAGE.exec(data.slice(0, 300))?.[1];
     if (sub !== undefined) {

@@ -164,6 +164,8 @@ Deno.test("protocol: a message that is not JSON still gets the OK or CLOSED its 
     const ok = await c.take((m) => Array.isArray(m) && m[0] === "OK");
     assertEquals(ok.slice(0, 3), ["OK", ev.id, false]);
     assert(isInvalid(ok as [string, string, boolean, string]), JSON.stringify(ok));
+    // And the NOTICE malformed JSON always gets, for clients that watch notices.
+    assertMatch(String((await c.take((m) => Array.isArray(m) && m[0] === "NOTICE"))[1]), /JSON/);
     c.send('["REQ","broken",{"kinds":[1,]}]');
     const closed = await c.take((m) => Array.isArray(m) && m[0] === "CLOSED");
     assertEquals(closed[1], "broken");
