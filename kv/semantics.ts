@@ -69,9 +69,6 @@ export function applyEvent(
   if (s.event(ev.id)) {
     return { verdict: [true, "duplicate: already have this event"], stored: false };
   }
-  if (ev.kind === 5 && namesOnlyOthers(s, ev)) {
-    return refuse("invalid: a deletion request may only name its author's own events");
-  }
 
   const addr = addressOf(ev);
   if (addr) {
@@ -127,27 +124,6 @@ export function deleteTargets(s: WriteState, ops: WriteOps, del: NostrEvent): vo
       }
     }
   }
-}
-
-/**
- * NIP-09 lets a relay refuse a deletion request naming other authors' events. Refused only when
- * that is all it names, so a request that also names the author's own events (or ids not stored
- * here) still deletes those.
- */
-function namesOnlyOthers(s: WriteState, del: NostrEvent): boolean {
-  let others = 0;
-  for (const t of del.tags) {
-    if (t[0] === "e") {
-      const target = isHex64(t[1]) ? s.event(t[1]) : undefined;
-      if (!target || target.event.pubkey === del.pubkey) return false;
-      others++;
-    } else if (t[0] === "a") {
-      const pubkey = /^\d{1,5}:([0-9a-f]{64}):/.exec(t[1] ?? "")?.[1];
-      if (!pubkey || pubkey === del.pubkey) return false;
-      others++;
-    }
-  }
-  return others > 0;
 }
 
 /** Normalise an `a` tag value; only the deleter's own replaceable addresses count. */
