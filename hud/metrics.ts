@@ -52,7 +52,12 @@ export function toPrometheus(r: StatsReport): string {
     one(e.stored_total),
   );
   metric("events_ephemeral_total", "counter", "Ephemeral events accepted.", one(e.ephemeral_total));
-  metric("events_duplicate_total", "counter", "Events already stored.", one(e.duplicate_total));
+  metric(
+    "events_duplicate_total",
+    "counter",
+    "Events already stored, or ephemeral ones already relayed.",
+    one(e.duplicate_total),
+  );
   metric(
     "events_delivered_total",
     "counter",
