@@ -213,7 +213,8 @@ export function createNexus(config: Readonly<Config>, kv: Deno.Kv): Nexus {
         for (const c of [...relay.connections]) {
           // No CLOSED for open subscriptions: client libraries (nostr-tools among them) take CLOSED
           // as final and do not re-send those REQs when they reconnect, so a restart would leave
-          // every agent deaf. A NOTICE and close code 1001 (going away) say "come back".
+          // agents deaf. A NOTICE and close code 1001 (going away) say "come back". (Where AUTH is
+          // required, nostr-tools re-sends before authenticating: the client must send them again.)
           c.notice(why);
           c.transport.close(1001, "relay shutting down");
         }

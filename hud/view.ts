@@ -109,7 +109,6 @@ export function reasonName(r: string): string {
   const names: Record<string, string> = {
     // The relay's own uses of each prefix (README, Protocol), so an operator reads the cause.
     "invalid": "invalid: malformed, bad signature, over a limit or superseded",
-    "duplicate": "duplicate: already stored",
     "blocked": "blocked: deleted by its author",
     "rate-limited": "rate-limited: too fast",
     "restricted": "restricted: not allowed",

@@ -119,7 +119,6 @@ export class Connection implements ConnInfo {
     try {
       parsed = JSON.parse(data);
     } catch {
-      // Malformed JSON always gets a NOTICE too (issue 2 asks for one), whatever else it gets.
       return this.#refuseUnread(data, reason("invalid", "message is not valid JSON"), true);
     }
     if (!Array.isArray(parsed) || typeof parsed[0] !== "string") {
@@ -151,10 +150,13 @@ export class Connection implements ConnInfo {
   /**
    * Refuse a message that cannot be parsed (too large, or not JSON) with the answer its client
    * waits for, read from the raw text: NIP-01 answers every EVENT with OK (NIP-42 asks the same for
-   * AUTH) and a refused REQ or COUNT with CLOSED. A NOTICE stays for clients that watch notices:
-   * after an OK only when `noticeAlways`.
+   * AUTH) and a refused REQ or COUNT with CLOSED; a NOTICE for clients that watch notices. Issue 2
+   * asks malformed JSON for a NOTICE, and a client may take the next frame for it, so there it goes
+   * first (`noticeFirst`); an oversized message keeps the answers it always had: an OK alone, or
+   * CLOSED then NOTICE.
    */
-  #refuseUnread(data: string, msg: string, noticeAlways: boolean): void {
+  #refuseUnread(data: string, msg: string, noticeFirst: boolean): void {
+    if (noticeFirst) this.notice(msg);
     // Serialisers put the id before or after the content (as nostr-tools does): both ends.
     const verb = EVENT_VERB.exec(data.slice(0, 64))?.[1];
     const id = verb
@@ -162,12 +164,12 @@ export class Connection implements ConnInfo {
         ID_IN_MESSAGE.exec(data.slice(-ID_SCAN))?.[1]
       : undefined;
     if (id) {
-      // An EVENT, refused: received and refused add up.
-      if (verb === "EVENT") this.relay.stats.receive();
-      this.relay.stats.refuse(msg);
-      this.send(["OK", id, false, msg]);
-      if (noticeAlways) this.notice(msg);
-      return;
+      // An EVENT, refused: received and refused add up. (An AUTH's refusal is not an event's.)
+      if (verb === "EVENT") {
+        this.relay.stats.receive();
+        this.relay.stats.refuse(msg);
+      }
+      return this.send(["OK", id, false, msg]);
     }
     const sub = SUB_IN_MESSAGE.exec(data.slice(0, 300))?.[1];
     if (sub !== undefined) {
@@ -177,7 +179,7 @@ export class Connection implements ConnInfo {
       this.relay.stats.refuse(msg);
       this.send(["CLOSED", sub, msg]);
     }
-    this.notice(msg);
+    if (!noticeFirst) this.notice(msg);
   }
 
   /** Queue a live event for a subscription (called by the relay's fan-out). */

@@ -160,18 +160,35 @@ Deno.test("protocol: a message that is not JSON still gets the OK or CLOSED its 
     const ev = a.sign({ content: "line\nbreak" });
     // A raw line break inside a string is not JSON (RFC 8259), as some hand-rolled serialisers send.
     const raw = JSON.stringify(["EVENT", ev]).replace("\\n", "\n");
+    // The NOTICE issue 2 asks for comes first (a client may take the next frame for it), then the
+    // answer NIP-01 asks for, naming what was refused.
+    const isAnswer = (m: unknown) => Array.isArray(m) && m[0] !== "EOSE";
+    const frames = async (n: number) => {
+      await c.until(() => c.inbox.filter(isAnswer).length >= n);
+      return c.inbox.splice(0).filter(isAnswer) as unknown[][];
+    };
     c.send(raw);
-    const ok = await c.take((m) => Array.isArray(m) && m[0] === "OK");
-    assertEquals(ok.slice(0, 3), ["OK", ev.id, false]);
+    const [notice, ok] = await frames(2);
+    assertEquals(notice![0], "NOTICE");
+    assertMatch(String(notice![1]), /^invalid: .*JSON/);
+    assertEquals(ok!.slice(0, 3), ["OK", ev.id, false]);
     assert(isInvalid(ok as [string, string, boolean, string]), JSON.stringify(ok));
-    // And the NOTICE malformed JSON always gets, for clients that watch notices.
-    assertMatch(String((await c.take((m) => Array.isArray(m) && m[0] === "NOTICE"))[1]), /JSON/);
     c.send('["REQ","broken",{"kinds":[1,]}]');
-    const closed = await c.take((m) => Array.isArray(m) && m[0] === "CLOSED");
-    assertEquals(closed[1], "broken");
-    assertMatch(String(closed[2]), /^invalid: .*JSON/);
+    const [notice2, closed] = await frames(2);
+    assertEquals(notice2![0], "NOTICE");
+    assertEquals(closed!.slice(0, 2), ["CLOSED", "broken"]);
+    assertMatch(String(closed![2]), /^invalid: .*JSON/);
+    // An AUTH is answered too, but its refusal is no refused event.
+    const auth = a.sign({ kind: 22242, tags: [["challenge", c.challenge]] });
+    c.send(JSON.stringify(["AUTH", auth]) + "x");
+    const [, authOk] = await frames(2);
+    assertEquals(authOk!.slice(0, 3), ["OK", auth.id, false]);
     c.send("{not json");
-    assertMatch(String((await c.take((m) => Array.isArray(m) && m[0] === "NOTICE"))[1]), /JSON/);
+    const [alone] = await frames(1);
+    assertEquals(alone![0], "NOTICE");
+    const events = (await (await fetch(`${r.http}/api/stats`)).json()).events;
+    // Received and refused: the broken EVENT; refused: the broken REQ too.
+    assertEquals([events.received_total, events.refused_total], [1, 2]);
     assertEquals((await c.publish(a.sign({ content: "fine" })))[2], true);
     await c.close();
   });
