@@ -115,7 +115,9 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
       burst: int(`NEXUS_${name}_BURST`, burst, 1, 1_000_000),
     });
   const trust = str("NEXUS_TRUST_PROXY", "off").toLowerCase();
-  if (trust !== "off" && trust !== "on" && !/^[a-z0-9-]+$/.test(trust)) {
+  // A boolean spelled otherwise would be taken for a header no proxy sets: refused, not guessed.
+  const boolean = ["true", "false", "yes", "no", "1", "0"].includes(trust);
+  if (boolean || (trust !== "off" && trust !== "on" && !/^[a-z0-9-]+$/.test(trust))) {
     throw new ConfigError(`NEXUS_TRUST_PROXY must be off, on or a header name, got "${trust}"`);
   }
   const deploy = env("DENO_DEPLOYMENT_ID") !== undefined;
@@ -177,7 +179,7 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     connectionCapExempt: Object.freeze(
       (env("NEXUS_CONNECTION_CAP_EXEMPT") ??
         (env("NEXUS_MAX_CONNECTIONS_PER_IP") ? "" : "127.0.0.1,::1,::ffff:127.0.0.1")).split(",")
-        .map((x) => x.trim()).filter(Boolean),
+        .map((x) => x.trim().toLowerCase()).filter(Boolean).map(exemptIp),
     ),
     trustProxy: trust === "off" ? undefined : trust === "on" ? "x-forwarded-for" : trust,
     transport,
@@ -190,6 +192,26 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     ),
   };
   return Object.freeze(config);
+}
+
+/**
+ * An IP the per-IP cap exempts, as written (compared as connections report it, so not rewritten);
+ * anything that is no IP literal stops the start, since a typo would exempt no one silently.
+ */
+function exemptIp(ip: string): string {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  let ok = v4 ? v4.slice(1).every((octet) => Number(octet) <= 255) : false;
+  if (!v4 && ip.includes(":")) {
+    try {
+      ok = new URL(`http://[${ip}]/`).hostname.length > 2;
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    throw new ConfigError(`NEXUS_CONNECTION_CAP_EXEMPT: "${ip}" is not an IP address`);
+  }
+  return ip;
 }
 
 /**

@@ -63,6 +63,12 @@ Deno.test("loadConfig() reads each variable", () => {
   );
   assertEquals(load({ DENO_DEPLOYMENT_ID: "x" }).kvPath, undefined, "Deploy uses the platform KV");
   assertEquals(load({ NEXUS_TRANSPORT: "deno" }).transport, "deno");
+  assertEquals(
+    load({ NEXUS_CONNECTION_CAP_EXEMPT: " 10.0.0.1, ::1,::FFFF:10.0.0.2 , 2001:db8::1" })
+      .connectionCapExempt,
+    ["10.0.0.1", "::1", "::ffff:10.0.0.2", "2001:db8::1"],
+  );
+  assertEquals(load({ NEXUS_TRUST_PROXY: "X-Real-IP" }).trustProxy, "x-real-ip");
 });
 
 Deno.test("loadConfig() throws a ConfigError naming the variable for each bad value", () => {
@@ -91,6 +97,12 @@ Deno.test("loadConfig() throws a ConfigError naming the variable for each bad va
     ["NEXUS_TRANSPORT", "uws"],
     ["NEXUS_VERIFY_THREADS", "-1"],
     ["NEXUS_VERIFY_THREADS", "65"],
+    // A typo must not exempt no one silently, nor a boolean name a header no proxy sets.
+    ["NEXUS_CONNECTION_CAP_EXEMPT", "127.0.0.1,localhost"],
+    ["NEXUS_CONNECTION_CAP_EXEMPT", "10.0.0.256"],
+    ["NEXUS_CONNECTION_CAP_EXEMPT", "abc"],
+    ["NEXUS_TRUST_PROXY", "true"],
+    ["NEXUS_TRUST_PROXY", "1"],
   ];
   for (const [name, value] of bad) {
     const err = assertThrows(() => load({ [name]: value }), ConfigError);
