@@ -34,6 +34,13 @@ function transportMessageCap(config: Readonly<Config>): number {
   return Math.max(1024 * 1024, 4 * config.maxMessageLength);
 }
 
+/** The line a relay logs once listening: its WebSocket URL (an IPv6 address in brackets). */
+export function listeningLine({ hostname, port }: { hostname: string; port: number }): string {
+  return `nexus: relay listening on ws://${
+    hostname.includes(":") ? `[${hostname}]` : hostname
+  }:${port}`;
+}
+
 /** Serve a Nexus isolate on the transport the config names. */
 export function serveNexus(
   nexus: Nexus,

@@ -4,7 +4,7 @@
  * one isolate per core.
  */
 import { loadConfigOrExit, startupWarnings } from "./config.ts";
-import { serveNexus, type Serving } from "./listen.ts";
+import { listeningLine, serveNexus, type Serving } from "./listen.ts";
 import { preflightOrExit } from "./preflight.ts";
 import { createNexus, openKv } from "./server.ts";
 
@@ -45,8 +45,7 @@ export function exitOnSignal(): void {
 
 if (import.meta.main) {
   for (const warning of startupWarnings(config)) console.warn(warning);
-  const onListen = ({ hostname, port }: Deno.NetAddr) =>
-    console.log(`nexus: relay listening on ws://${hostname}:${port}`);
+  const onListen = (addr: Deno.NetAddr) => console.log(listeningLine(addr));
   server = onDeploy
     ? Deno.serve({ onListen: (addr) => onListen(addr as Deno.NetAddr) }, nexus.fetch)
     : serveNexus(nexus, config, { hostname: config.host, port: config.port, onListen });

@@ -3,7 +3,7 @@
  * sharing the KV file, BroadcastChannel and the change feed. `deno task start` launches it.
  */
 import { loadConfigOrExit } from "./config.ts";
-import { serveNexus, type Serving } from "./listen.ts";
+import { listeningLine, serveNexus, type Serving } from "./listen.ts";
 import { createNexus, openKv } from "./server.ts";
 
 const config = loadConfigOrExit();
@@ -14,8 +14,7 @@ const serving: Serving | undefined = config.transport === "corked"
     hostname: config.host,
     port: config.port,
     reusePort: true,
-    onListen: ({ hostname, port }) =>
-      console.log(`nexus: relay listening on ws://${hostname}:${port}`),
+    onListen: (addr) => console.log(listeningLine(addr)),
   })
   : undefined;
 
