@@ -4,6 +4,7 @@
  * `Deno.serve` on loopback behind it; with `deno`, `Deno.serve` takes everything.
  */
 import type { Config } from "./config.ts";
+import { serveHostArg } from "./preflight.ts";
 import type { Nexus } from "./server.ts";
 import { listenCorked } from "./transport/listener.ts";
 
@@ -36,9 +37,7 @@ function transportMessageCap(config: Readonly<Config>): number {
 
 /** The line a relay logs once listening: its WebSocket URL (an IPv6 address in brackets). */
 export function listeningLine({ hostname, port }: { hostname: string; port: number }): string {
-  return `nexus: relay listening on ws://${
-    hostname.includes(":") ? `[${hostname}]` : hostname
-  }:${port}`;
+  return `nexus: relay listening on ws://${serveHostArg(hostname)}:${port}`;
 }
 
 /** Serve a Nexus isolate on the transport the config names. */
