@@ -41,6 +41,8 @@ export interface Config {
   maxContentLength: number;
   createdAtLowerLimit: number;
   createdAtUpperLimit: number;
+  /** NIP-13: leading zero bits every event id must have; 0 for none. */
+  minPowDifficulty: number;
   jobTtlSeconds: number;
   feedTtlSeconds: number;
   feedPollMs: number;
@@ -153,6 +155,7 @@ export function loadConfig(env: Env = (n) => Deno.env.get(n)): Readonly<Config> 
     maxContentLength: int("NEXUS_MAX_CONTENT_LENGTH", 60000, 1, 65000),
     createdAtLowerLimit: int("NEXUS_CREATED_AT_LOWER_LIMIT", 0, 0, 10 * 365 * 86400),
     createdAtUpperLimit: int("NEXUS_CREATED_AT_UPPER_LIMIT", 900, 0, 10 * 365 * 86400),
+    minPowDifficulty: int("NEXUS_MIN_POW_DIFFICULTY", 0, 0, 256),
     jobTtlSeconds: int("NEXUS_JOB_TTL_SECONDS", 86400, 1, 365 * 86400),
     feedTtlSeconds: int("NEXUS_FEED_TTL_SECONDS", 600, 10, 86400),
     feedPollMs: int("NEXUS_FEED_POLL_MS", 100, 10, 60_000),

@@ -92,6 +92,7 @@ Deno.test("loadConfig() throws a ConfigError naming the variable for each bad va
     ["NEXUS_CREATED_AT_UPPER_LIMIT", "1e3"],
     ["NEXUS_JOB_TTL_SECONDS", "0"],
     ["NEXUS_FEED_TTL_SECONDS", "1"],
+    ["NEXUS_MIN_POW_DIFFICULTY", "257"],
     ["DENO_JOBS", "abc"],
     ["DENO_JOBS", "0"],
     ["NEXUS_TRANSPORT", "uws"],

@@ -110,6 +110,7 @@ export function reasonName(r: string): string {
     // The relay's own uses of each prefix (README, Protocol), so an operator reads the cause.
     "invalid": "invalid: malformed, bad signature, over a limit or superseded",
     "blocked": "blocked: deleted by its author",
+    "pow": "pow: too little proof of work",
     "rate-limited": "rate-limited: too fast",
     "restricted": "restricted: not allowed",
     "auth-required": "auth-required: sign in first",

@@ -2,7 +2,7 @@
 import type { Config, TieredRate } from "../config.ts";
 import { VERSION } from "../version.ts";
 
-/** NIPs that work end to end in this build. */
+/** NIPs that work end to end in this build, whatever the configuration. */
 export const SUPPORTED_NIPS = [1, 9, 11, 40, 42, 45, 70, 89, 90];
 
 /** The NIP-11 document for a configuration. */
@@ -13,7 +13,10 @@ export function relayInfo(c: Readonly<Config>): Record<string, unknown> {
       `${c.description} Job events (kinds 5000-7000) are kept for ${c.jobTtlSeconds} seconds from receipt.`,
     software: "https://github.com/nexus-relay/nexus",
     version: VERSION,
-    supported_nips: SUPPORTED_NIPS,
+    // NIP-13 is listed only when a minimum makes the relay check proof of work.
+    supported_nips: c.minPowDifficulty > 0
+      ? [...SUPPORTED_NIPS, 13].sort((a, b) => a - b)
+      : SUPPORTED_NIPS,
     limitation: {
       max_message_length: c.maxMessageLength,
       max_subscriptions: c.maxSubscriptions,
@@ -29,6 +32,7 @@ export function relayInfo(c: Readonly<Config>): Record<string, unknown> {
       // Issue 2 asks for both created_at limits in the document; 0 means none (see the README).
       created_at_lower_limit: c.createdAtLowerLimit,
       created_at_upper_limit: c.createdAtUpperLimit,
+      min_pow_difficulty: c.minPowDifficulty,
       max_filter_values: c.maxFilterValues,
       // Nexus-specific: filter values all of one connection's open subscriptions may hold.
       nexus_max_open_filter_values: c.maxOpenFilterValues,

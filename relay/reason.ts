@@ -5,6 +5,7 @@ export type Prefix =
   | "invalid"
   | "duplicate"
   | "blocked"
+  | "pow"
   | "rate-limited"
   | "restricted"
   | "auth-required"

@@ -13,6 +13,7 @@ import { type EventPolicy, type FilterPolicy, pipeEvent, pipeFilter } from "./po
 import { authForReads, authForWrites } from "./policies/auth.ts";
 import { noAuthEvents } from "./policies/auth_events.ts";
 import { notExpired } from "./policies/expiration.ts";
+import { minPow } from "./policies/pow.ts";
 import { canRead, privateNeedsAuth } from "./policies/privacy.ts";
 import { protectedEvents } from "./policies/protected.ts";
 import { eventRateLimit, reqRateLimit } from "./policies/rate_limit.ts";
@@ -77,6 +78,7 @@ export class Relay {
       protectedEvents,
       createdAtWindow(c.createdAtLowerLimit, c.createdAtUpperLimit),
       notExpired,
+      minPow(c.minPowDifficulty),
       ...(opts.eventPolicies ?? []),
     );
     this.signedEventPolicy = pipeEvent(...(rate ? [rate.perPubkey] : []));
