@@ -4,8 +4,9 @@
  * labels, deletions), updated from every accepted event, and refreshed periodically from the store
  * so events stored by other isolates show up too. Every API read is served from memory.
  */
+import { getEventHash } from "nostr-tools";
 import type { NStore } from "../kv/store.ts";
-import { isHex64 } from "../nostr/event.ts";
+import { isHex64, parseEvent } from "../nostr/event.ts";
 import { expirationOf, isJobKind } from "../nostr/kinds.ts";
 import { RecentIds } from "../nostr/recent_ids.ts";
 import type { Filter, NostrEvent } from "../nostr/types.ts";
@@ -143,6 +144,13 @@ export class JobBoard implements MarketSource {
   #seen = new RecentIds(SEEN_MAX);
   /** `id:pubkey` of recent deletion targets, so an answer delivered after its deletion is dropped. */
   #deleted = new RecentIds(SEEN_MAX);
+  /**
+   * While a rebuild reads the store: requests gone from it (deleted) as their results quote them in
+   * NIP-90's `request` tag, checked against the job id's hash, so the rebuild knows whose job it was.
+   */
+  #quoted = new Map<string, NostrEvent>();
+  /** True only inside a rebuild's synchronous pass over what it read (never across an await). */
+  #rebuilding = false;
   #version = 0;
   #sorted: Job[] | undefined;
   #agg: Aggregate | undefined;
@@ -180,13 +188,15 @@ export class JobBoard implements MarketSource {
 
   /** Load everything the view needs from the store: jobs within retention, handlers, labels. */
   async rebuild(): Promise<void> {
-    await this.#load(nowSec() - this.ttlSeconds, this.maxJobs * 4, HANDLER_LOAD, LABEL_LOAD);
+    await this.#load(nowSec() - this.ttlSeconds, this.maxJobs * 4, HANDLER_LOAD, LABEL_LOAD, {
+      rebuilding: true,
+    });
   }
 
   /** Pick up events stored since the last refresh (by any isolate) and drop long-expired jobs. */
   async refresh(): Promise<void> {
     const since = Math.max(nowSec() - this.ttlSeconds, this.#lastRefreshSec - REFRESH_SLACK_SEC);
-    await this.#load(since, this.maxJobs, HANDLER_LOAD, LABEL_LOAD, since);
+    await this.#load(since, this.maxJobs, HANDLER_LOAD, LABEL_LOAD, { since });
     this.#prune();
   }
 
@@ -195,7 +205,7 @@ export class JobBoard implements MarketSource {
     jobLimit: number,
     handlerLimit: number,
     labelLimit: number,
-    since?: number,
+    { since, rebuilding = false }: { since?: number; rebuilding?: boolean },
   ): Promise<void> {
     const started = nowSec();
     const q = (f: Filter) =>
@@ -209,10 +219,16 @@ export class JobBoard implements MarketSource {
     ]);
     const ascending = (a: NostrEvent, b: NostrEvent) =>
       a.created_at - b.created_at || a.kind - b.kind;
-    for (
-      const ev of [...handlers, ...labels, ...jobs.sort(ascending), ...deletions.sort(ascending)]
-    ) {
-      this.ingest(ev);
+    this.#rebuilding = rebuilding;
+    try {
+      for (
+        const ev of [...handlers, ...labels, ...jobs.sort(ascending), ...deletions.sort(ascending)]
+      ) {
+        this.ingest(ev);
+      }
+    } finally {
+      this.#rebuilding = false;
+      this.#quoted.clear();
     }
     this.#lastRefreshSec = started;
   }
@@ -240,6 +256,7 @@ export class JobBoard implements MarketSource {
       const jobId = ev.tags.find((t) => t[0] === "e" && t[1])?.[1];
       if (!jobId) return;
       if (this.#deleted.has(`${ev.id}:${ev.pubkey}`)) return;
+      if (this.#rebuilding && ev.kind !== 7000 && !this.#jobs.has(jobId)) this.#quote(jobId, ev);
       const job = this.#jobs.get(jobId) ?? this.#placeholder(jobId, ev.kind - 1000, ev, expiry);
       bounded(this.#answerOf, ev.id, jobId, SEEN_MAX);
       applyAnswer(job, {
@@ -287,15 +304,24 @@ export class JobBoard implements MarketSource {
         if (job.customer === del.pubkey) job.cancelled = true;
         continue;
       }
+      const quoted = this.#quoted.get(t[1]);
+      if (quoted) {
+        // A rebuild, and a result quoted the deleted request: its author alone could cancel it,
+        // and the job comes back whole (answers and all), as it was before the restart.
+        if (quoted.pubkey === del.pubkey) this.ingest(quoted);
+        continue;
+      }
       // A value that is no event id names no job.
       if (!maybeJobs || !isHex64(t[1])) continue;
       const j = this.#placeholder(t[1], 0, del, del.created_at + this.ttlSeconds);
       // Checked against the request's author if it arrives (see applyRequest); remembered even
       // without a `k` tag, since the request may reach this isolate after its deletion.
       noteDeleter(j, del.pubkey);
-      if (kTag && !j.cancelled) {
-        // The request may be gone from the store already (deleted, then a restart): show the
-        // cancellation its first deleter named with NIP-09's `k` tag.
+      if (kTag && !j.cancelled && this.#rebuilding) {
+        // Only a rebuild: live, every stored request reaches the board, before or after its
+        // deletion, so a deletion naming one never seen names none (a stranger's invention). After
+        // a restart the request may be gone from the store: show the cancellation its first
+        // deleter named with NIP-09's `k` tag.
         j.cancelled = true;
         j.kind = Number(kTag[1]);
         j.customer = del.pubkey;
@@ -303,6 +329,24 @@ export class JobBoard implements MarketSource {
         bounded(this.#withdrawn, t[1], j, this.maxJobs);
       }
     }
+  }
+
+  /** Keep the request a result quotes (NIP-90 `request` tag) if it hashes to the job's id. */
+  #quote(jobId: string, result: NostrEvent): void {
+    if (this.#quoted.has(jobId)) return;
+    const text = result.tags.find((t) => t[0] === "request")?.[1];
+    if (!text) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const req = parseEvent(raw, { maxEventTags: Infinity, maxContentLength: Infinity });
+    if (typeof req === "string" || req.id !== jobId || !isJobRequestKind(req.kind)) return;
+    // The id is the hash of everything but the signature: a quote that matches it is the request.
+    if (getEventHash(req) !== jobId) return;
+    bounded(this.#quoted, jobId, req, this.maxJobs);
   }
 
   /** A job known only from answers or deletions. */
@@ -507,11 +551,13 @@ export class JobBoard implements MarketSource {
         }
         a.jobs++;
         a.results += p.results;
-        const won = p.status === "success";
+        // A cancelled job is neither won nor lost, whatever its providers had answered (as by kind).
+        const won = state !== "cancelled" && p.status === "success";
         settle(
           a,
           won,
-          !won && (p.status === "error" || state === "expired" || state === "success"),
+          state !== "cancelled" && !won &&
+            (p.status === "error" || state === "expired" || state === "success"),
         );
         const t = sinceRequest(j, p.firstResultMs);
         if (t !== null) a.times.push(t);

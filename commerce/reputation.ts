@@ -31,10 +31,15 @@ export class Reputation {
     if (ev.kind !== 1985 || this.#labels.has(ev.id)) return;
     const namespaces = ev.tags.filter((t) => t[0] === "L" && t[1]).map((t) => t[1]!);
     const pairs: Array<[string, string]> = [];
+    const seen = new Set<string>();
     for (const t of ev.tags) {
       if (t[0] !== "l" || !t[1]) continue;
       // NIP-32: the mark names the namespace; without one, a lone L tag is meant, else "ugc".
       const ns = t[2] || (namespaces.length === 1 ? namespaces[0]! : "ugc");
+      // One label event says a value once: repeating its tag is no second opinion.
+      const key = `${ns}\u0000${t[1]}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       pairs.push([ns, t[1]]);
     }
     const targets = [

@@ -5,16 +5,18 @@
  */
 import { assertEquals } from "@std/assert";
 import { JobBoard } from "../commerce/job_board.ts";
+import { Reputation } from "../commerce/reputation.ts";
 import { MemoryStore } from "../kv/memory_store.ts";
 import type { NostrEvent } from "../nostr/types.ts";
-import { Agent } from "./helpers.ts";
+import { Agent, now } from "./helpers.ts";
 
 const customer = new Agent();
 const provider = new Agent();
 const stranger = new Agent();
 const board = (maxJobs?: number) =>
   new JobBoard({ store: new MemoryStore(), ttlSeconds: 86400, maxJobs });
-const job = () => customer.sign({ kind: 5050, tags: [["i", "text", "text"]] });
+// Each request its own input, so two signed in one second are two jobs.
+const job = () => customer.sign({ kind: 5050, tags: [["i", crypto.randomUUID(), "text"]] });
 const randomId = () => crypto.getRandomValues(new Uint8Array(32)).toHex();
 
 Deno.test("board: the author's deletion seen before its request cancels it, k tag or not", () => {
@@ -26,29 +28,37 @@ Deno.test("board: the author's deletion seen before its request cancels it, k ta
   assertEquals(b.job(req.id)?.state, "cancelled");
 });
 
-Deno.test("board: deletions naming no event id, or made by strangers, list nothing", () => {
+Deno.test("board: deletions naming no event id, or made by strangers, list nothing", async () => {
   const b = board();
   b.ingest(stranger.sign({ kind: 5, tags: [["e", "not-an-id"], ["e", "x"], ["k", "5050"]] }));
+  // Live, a deletion naming an id no request had is a stranger's invention, k tag or not.
+  const invented = randomId();
+  b.ingest(stranger.sign({ kind: 5, tags: [["e", invented], ["k", "5050"]] }), Date.now());
   assertEquals(b.jobs().jobs, []);
+  assertEquals(b.job(invented), undefined);
   assertEquals(b.summary().jobs.cancelled, 0);
   // After a restart the author's k-tagged deletion is all that is left of a job; a stranger's
   // later deletion of the same id does not rewrite whose job it was.
   const gone = randomId();
-  b.ingest(customer.sign({ kind: 5, tags: [["e", gone], ["k", "5050"]] }));
-  b.ingest(stranger.sign({ kind: 5, tags: [["e", gone], ["k", "5999"]] }));
-  const shown = b.job(gone)!;
+  const after = await rebuilt([
+    customer.sign({ kind: 5, tags: [["e", gone], ["k", "5050"]] }),
+    stranger.sign({ kind: 5, tags: [["e", gone], ["k", "5999"]], created_at: now() + 1 }),
+  ]);
+  const shown = after.job(gone)!;
   assertEquals([shown.state, shown.customer, shown.kind], ["cancelled", customer.pubkey, 5050]);
 });
 
-Deno.test("board: a flood of answers to unknown ids pushes out neither jobs nor cancellations", () => {
-  const b = board(5);
+Deno.test("board: a flood of answers to unknown ids pushes out neither jobs nor cancellations", async () => {
   const req = job();
-  b.ingest(req, Date.now());
   const gone = randomId();
-  b.ingest(customer.sign({ kind: 5, tags: [["e", gone], ["k", "5050"]] }));
-  for (let i = 0; i < 20; i++) {
-    b.ingest(stranger.sign({ kind: 6050, tags: [["e", randomId()], ["p", stranger.pubkey]] }));
-  }
+  const flood = Array.from(
+    { length: 20 },
+    () => stranger.sign({ kind: 6050, tags: [["e", randomId()], ["p", stranger.pubkey]] }),
+  );
+  const b = await rebuilt(
+    [req, customer.sign({ kind: 5, tags: [["e", gone], ["k", "5050"]] }), ...flood],
+    5,
+  );
   assertEquals(b.jobs().jobs.map((j) => j.id).sort(), [req.id, gone].sort());
 });
 
@@ -90,10 +100,10 @@ Deno.test("board: a result its provider deletes is taken back; a stranger's dele
 });
 
 /** A fresh board rebuilt from a store fed `events` in order, as at startup. */
-async function rebuilt(events: NostrEvent[]): Promise<JobBoard> {
+async function rebuilt(events: NostrEvent[], maxJobs?: number): Promise<JobBoard> {
   const store = new MemoryStore();
   for (const ev of events) await store.event(ev);
-  const b = new JobBoard({ store, ttlSeconds: 86400 });
+  const b = new JobBoard({ store, ttlSeconds: 86400, maxJobs });
   await b.rebuild();
   return b;
 }
@@ -181,4 +191,71 @@ Deno.test("board: statuses NIP-90 does not define are feedback only, even Object
   b.ingest(answerTo(provider, req, 6050), Date.now());
   assertEquals(b.job(req.id)?.state, "success");
   assertEquals(b.summary().jobs.completed, 1);
+});
+
+Deno.test("board: after a restart, a cancelled job its result quoted comes back whole", async () => {
+  const req = job();
+  const result = provider.sign({
+    kind: 6050,
+    tags: [["request", JSON.stringify(req)], ["e", req.id], ["p", customer.pubkey]],
+  });
+  // A stranger's earlier deletion must not make the stranger the job's customer after a restart.
+  const strangers = stranger.sign({
+    kind: 5,
+    tags: [["e", req.id], ["k", "5050"]],
+    created_at: req.created_at - 1,
+  });
+  const cancel = customer.sign({ kind: 5, tags: [["e", req.id], ["k", "5050"]] });
+  const events = [req, result, strangers, cancel];
+  const live = board();
+  for (const ev of events) live.ingest(ev, Date.now());
+  const after = await rebuilt(events);
+  for (const b of [live, after]) {
+    const v = b.job(req.id)!;
+    assertEquals([v.state, v.customer, v.request_seen], ["cancelled", customer.pubkey, true]);
+    assertEquals(v.providers.map((p) => [p.pubkey, p.results]), [[provider.pubkey, 1]]);
+    assertEquals(b.provider(provider.pubkey).stats.jobs, 1);
+    assertEquals(b.summary().jobs.cancelled, 1);
+  }
+});
+
+Deno.test("board: a result quoting a request that does not hash to the job id restores nothing", async () => {
+  const req = job();
+  // The stranger claims the job was theirs: same id, their pubkey; the hash gives them away.
+  const forged = { ...req, pubkey: stranger.pubkey };
+  const result = stranger.sign({
+    kind: 6050,
+    tags: [["request", JSON.stringify(forged)], ["e", req.id], ["p", stranger.pubkey]],
+  });
+  const after = await rebuilt([
+    req,
+    result,
+    stranger.sign({ kind: 5, tags: [["e", req.id], ["k", "5050"]] }),
+    customer.sign({ kind: 5, tags: [["e", req.id], ["k", "5050"]], created_at: now() + 1 }),
+  ]);
+  const v = after.job(req.id)!;
+  // Only the k-tag trace is left (its first deleter shown), and no answer counts for anyone.
+  assertEquals([v.state, v.request_seen, v.providers], ["cancelled", false, []]);
+  assertEquals(after.provider(stranger.pubkey).stats.jobs, 0);
+});
+
+Deno.test("board: a cancelled job is neither won nor lost for its providers", () => {
+  const b = board();
+  const [won, failed, withdrawn] = [job(), job(), job()];
+  for (const r of [won, failed, withdrawn]) b.ingest(r, Date.now());
+  b.ingest(answerTo(provider, won, 6050), Date.now());
+  b.ingest(answerTo(provider, failed, 7000, "error"), Date.now());
+  b.ingest(answerTo(provider, withdrawn, 6050), Date.now());
+  b.ingest(customer.sign({ kind: 5, tags: [["e", failed.id], ["e", withdrawn.id]] }), Date.now());
+  const s = b.provider(provider.pubkey).stats;
+  assertEquals([s.jobs, s.results, s.success_rate], [3, 2, 1]);
+  assertEquals(b.summary().providers[0]?.success_rate, 1);
+});
+
+Deno.test("reputation: a label repeated in one event counts once", () => {
+  const rep = new Reputation();
+  const l = ["l", "great", "com.example.quality"];
+  rep.add(stranger.sign({ kind: 1985, tags: [l, l, l, ["p", provider.pubkey]] }));
+  rep.add(customer.sign({ kind: 1985, tags: [l, ["p", provider.pubkey]] }));
+  assertEquals(rep.of(provider.pubkey), { "com.example.quality": { great: 2 } });
 });
