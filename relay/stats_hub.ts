@@ -70,6 +70,8 @@ export class StatsHub {
   #closed = false;
   // Highest whole-relay connection count seen when summing (sampled at least once a second).
   #peak = 0;
+  /** The snapshot this isolate last published on the channel. */
+  #published: IsolateSnapshot | undefined;
 
   constructor(relay: Relay, opts: StatsHubOptions = {}) {
     this.#relay = relay;
@@ -95,7 +97,7 @@ export class StatsHub {
     };
     this.#channel = ch;
     this.#timer = setInterval(() => {
-      const own = this.local();
+      const own = this.#published = this.local();
       ch.postMessage(own);
       this.#observe(this.#sum(own));
     }, opts.publishMs ?? 1000);
@@ -112,7 +114,12 @@ export class StatsHub {
 
   /** The whole relay now: this isolate plus every other isolate heard from recently. */
   snapshot(): AggregateStats {
-    return this.#observe(this.#sum(this.local()));
+    // With sibling isolates, answer from what this isolate last published, as they do: they all
+    // sum the same snapshots, so requests that reach different isolates (a scraper's, a page's)
+    // never see a counter step back, which Prometheus would take for a restart. A live own part
+    // would run ahead of what the siblings know until the next publication. Alone: live numbers.
+    const own = this.#remote.size > 0 && this.#published ? this.#published : this.local();
+    return this.#observe(this.#sum(own));
   }
 
   #sum(own: IsolateSnapshot): AggregateStats {

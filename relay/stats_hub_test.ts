@@ -39,6 +39,28 @@ Deno.test("StatsHub sums isolates on one channel and forgets silent ones", async
   }
 });
 
+Deno.test("StatsHub: sibling isolates answer alike, so a counter never steps back between them", async () => {
+  const channel = `nexus-stats-test:${crypto.randomUUID()}`;
+  const ra = relay(), rb = relay();
+  const a = new StatsHub(ra, { channel, publishMs: 100 });
+  const b = new StatsHub(rb, { channel, publishMs: 100 });
+  const totals = () => [a.snapshot().totals.received, b.snapshot().totals.received];
+  try {
+    ra.stats.receive();
+    rb.stats.receive();
+    await until(() => totals().every((n) => n === 2));
+    // Events reach one isolate between publications: a request to it and the next one to its
+    // sibling still get the same total (live, the first said 7 and the second 2)...
+    for (let i = 0; i < 5; i++) ra.stats.receive();
+    assertEquals(totals(), [2, 2]);
+    // ...and both show them after the next publication.
+    await until(() => totals().every((n) => n === 7));
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
 Deno.test("StatsHub without a channel reports only its own isolate", () => {
   const r = relay();
   const hub = new StatsHub(r);
