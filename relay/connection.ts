@@ -389,9 +389,7 @@ export class Connection implements ConnInfo {
       const priv = req.filters.map(privatePart).filter((f): f is Filter => f !== undefined);
       if (priv.length > 0) {
         count -= await store.count(priv, opts);
-        if (this.pubkeys.size > 0) {
-          count += await store.count(readableParts(priv, this.pubkeys), opts);
-        }
+        if (this.pubkeys.size > 0) count += await this.#readable(priv, opts);
       }
     } catch (err) {
       // NIP-45: a COUNT the relay cannot fulfil MUST be answered with CLOSED.
@@ -401,6 +399,19 @@ export class Connection implements ConnInfo {
       return this.send(["CLOSED", req.id, why]);
     }
     this.send(["COUNT", req.id, { count }]);
+  }
+
+  /**
+   * How many events private filters match that this connection may read: by index while every
+   * `#p` asked for is one of its pubkeys. Otherwise it reads them only as a recipient by another
+   * `p` tag, which no index answers, so those are read and checked one by one (as a REQ does).
+   */
+  #readable(priv: Filter[], opts: { signal: AbortSignal }): Promise<number> {
+    const store = this.relay.store;
+    if (priv.every((f) => !f["#p"] || f["#p"].every((p) => this.pubkeys.has(p)))) {
+      return store.count(readableParts(priv, this.pubkeys), opts);
+    }
+    return store.query(priv, { ...opts, visible: (ev) => canRead(ev, this) }).then((r) => r.length);
   }
 
   /** End a subscription: no more live events, and a stored read still running stops early. */
@@ -455,9 +466,8 @@ function privatePart(f: Filter): Filter | undefined {
 
 /**
  * Narrow private filters to what a connection may read (author or `p` recipient is one of its
- * pubkeys), so counting them is an index scan rather than a read of every stored DM. A filter that
- * already has `#p` is intersected with the pubkeys, which misses an event whose matching `p` tag
- * and whose tag naming the reader are different tags: an undercount only, never a leak.
+ * pubkeys), so counting them is an index scan rather than a read of every stored DM. Exact only
+ * when every `#p` value of a filter is one of the pubkeys (see `#readable`).
  */
 function readableParts(filters: Filter[], pubkeys: ReadonlySet<string>): Filter[] {
   const mine = [...pubkeys];

@@ -34,3 +34,26 @@ Deno.test("NIP-45: a refused COUNT that reuses a live REQ's id ends that subscri
     await c.close();
   });
 });
+
+Deno.test("NIP-45: a recipient counts a DM another p tag of it matches, as its REQ returns it", async () => {
+  await withRelay({}, async (r) => {
+    const [author, named, reader, stranger] = [new Agent(), new Agent(), new Agent(), new Agent()];
+    const pub = await Client.connect(r.url);
+    for (const kind of [4, 1059]) {
+      const ev = author.sign({ kind, tags: [["p", named.pubkey], ["p", reader.pubkey]] });
+      assertEquals((await pub.publish(ev))[2], true);
+    }
+    const filter = { kinds: [4, 1059], "#p": [named.pubkey] };
+    const counts: number[] = [];
+    for (const who of [reader, named, author, stranger]) {
+      const c = await Client.connect(r.url);
+      await c.auth(who);
+      const count = await c.count("n", filter) as number;
+      assertEquals(count, (await c.req("q", filter)).events.length);
+      counts.push(count);
+      await c.close();
+    }
+    assertEquals(counts, [2, 2, 2, 0]);
+    await pub.close();
+  });
+});
