@@ -19,6 +19,10 @@ import type { Sub } from "./subscriptions.ts";
 export interface Transport {
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /** Bytes sent but not yet written to the network (the socket's `bufferedAmount`). */
+  readonly bufferedAmount: number;
+  /** False once a close has started (sends are then dropped). */
+  readonly open: boolean;
 }
 
 interface LiveSub extends Sub<Connection> {
@@ -354,8 +358,16 @@ export class Connection implements ConnInfo {
     if (signal.aborted || this.subs.get(req.id) !== sub) return;
     const sent = new Set<string>();
     const prefix = `["EVENT",${JSON.stringify(req.id)},`;
+    let paced = true;
     for (const ev of events) {
       if (!canRead(ev, this)) continue;
+      // An answer larger than the unread-bytes cap (500 long-form events can be) goes out as the
+      // client reads it: queued at once, it would close a client that reads as a slow consumer.
+      // One that stopped reading gets the rest at once, which closes it at the cap.
+      if (paced && this.transport.bufferedAmount > config.maxBufferedBytes / 2) {
+        paced = await this.#drained(config.maxBufferedBytes / 4, config.idleTimeoutSeconds * 500);
+        if (!this.transport.open || this.subs.get(req.id) !== sub) return;
+      }
       sent.add(ev.id);
       this.send(prefix + eventJson(ev) + "]");
     }
@@ -399,6 +411,23 @@ export class Connection implements ConnInfo {
       return this.send(["CLOSED", req.id, why]);
     }
     this.send(["COUNT", req.id, { count }]);
+  }
+
+  /**
+   * Wait until the client has read its socket's buffer down to `low` bytes (true) or the socket is
+   * closing; false when the buffer did not shrink for `stalledMs` (half the idle timeout, before
+   * unanswered pings would end it): the client stopped reading.
+   */
+  async #drained(low: number, stalledMs: number): Promise<boolean> {
+    let least = this.transport.bufferedAmount;
+    let progressAt = Date.now();
+    while (this.transport.open && this.transport.bufferedAmount > low) {
+      await new Promise((r) => setTimeout(r, 5));
+      const now = this.transport.bufferedAmount;
+      if (now < least) [least, progressAt] = [now, Date.now()];
+      else if (Date.now() - progressAt > stalledMs) return false;
+    }
+    return true;
   }
 
   /**

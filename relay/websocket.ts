@@ -54,6 +54,12 @@ export function attachSocket(
         } catch { /* already closed */ }
         conn.close();
       },
+      get bufferedAmount() {
+        return socket.bufferedAmount;
+      },
+      get open() {
+        return socket.open && !closing;
+      },
     },
     ip,
     relayUrl,

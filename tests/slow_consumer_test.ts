@@ -251,3 +251,63 @@ Deno.test("corked transport: a slow reader the relay closed is dropped soon, and
   await pub.close();
   await r.close();
 });
+
+for (const transport of ["corked", "deno"]) {
+  Deno.test(`${transport} transport: a REQ answer larger than the unread-bytes cap reaches a client that reads it`, async () => {
+    const r = await startRelay({ NEXUS_MAX_BUFFERED_BYTES: "65536", NEXUS_TRANSPORT: transport });
+    try {
+      const c = await Client.connect(r.url);
+      const agent = new Agent();
+      const body = "y".repeat(8_000);
+      const evs = Array.from({ length: 60 }, (_, i) => agent.sign({ content: `${i} ${body}` }));
+      for (const ok of await Promise.all(evs.map((ev) => c.publish(ev)))) assert(ok[2], ok[3]);
+      // About 480 KB, seven times the cap, asked for at once by a client that reads.
+      const reader = await Client.connect(r.url);
+      const answer = await reader.req("all", { authors: [agent.pubkey], limit: 100 });
+      assertEquals(answer.closed, undefined);
+      assertEquals(new Set(answer.events.map((e) => e.id)), new Set(evs.map((e) => e.id)));
+      assertEquals(reader.inbox.filter((m) => Array.isArray(m) && m[0] === "NOTICE"), []);
+      assertEquals(await reader.count("n", { authors: [agent.pubkey] }), 60);
+      for (const x of [c, reader]) await x.close();
+    } finally {
+      await r.dispose();
+    }
+  });
+}
+
+Deno.test("a client that stops reading in the middle of a large REQ answer is still closed", async () => {
+  const r = await startRelay({
+    NEXUS_MAX_BUFFERED_BYTES: "65536",
+    NEXUS_IDLE_TIMEOUT_SECONDS: "10",
+  });
+  try {
+    const pub = await Client.connect(r.url);
+    const agent = new Agent();
+    const big = "z".repeat(50_000);
+    // 10 MB, more than loopback's socket buffers take in for a reader that reads nothing.
+    for (let i = 0; i < 200; i += 20) {
+      const batch = Array.from(
+        { length: 20 },
+        (_, k) => agent.sign({ content: `${i + k} ${big}` }),
+      );
+      for (const ok of await Promise.all(batch.map((ev) => pub.publish(ev)))) assert(ok[2], ok[3]);
+    }
+    const slow = await rawSocket(Number(new URL(r.url).port));
+    await slow.write(
+      frame(JSON.stringify(["REQ", "all", { authors: [agent.pubkey], limit: 200 }])),
+    );
+    const conns = r.nexus.relay.connections;
+    await pub.until(() => conns.size === 2);
+    // The answer waits for a reader that never comes, not for ever: once its buffer stops moving
+    // for half the idle timeout (5 s), the rest goes at once and the cap closes it as a slow
+    // consumer, before unanswered pings would (10 s).
+    const closing = () => conns.size === 1 || [...conns].some((c) => !c.transport.open);
+    const deadline = Date.now() + 8_500;
+    while (!closing() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert(closing(), "the relay never closed the slow reader");
+    slow.close();
+    await pub.close();
+  } finally {
+    await r.dispose();
+  }
+});
