@@ -26,8 +26,13 @@ export interface Transport {
 }
 
 interface LiveSub extends Sub<Connection> {
-  /** Live events held back while the stored query runs, so EOSE comes first and nothing repeats. */
+  /**
+   * Live events held back while the stored query runs and its answer is sent, so EOSE comes first
+   * and nothing repeats.
+   */
   held: Array<[NostrEvent, string]> | undefined;
+  /** Bytes of JSON in `held`: unsent bytes like any other, so they count against the cap. */
+  heldBytes: number;
   /**
    * Ids sent from the store, kept for a while after EOSE: an event another isolate or process
    * stored just before the query can still arrive live (BroadcastChannel, or the feed up to a poll
@@ -53,6 +58,9 @@ const ID_SCAN = 65536;
  * up to 128 UTF-16 units).
  */
 const SUB_IN_MESSAGE = /^\s*\[\s*"(?:REQ|COUNT)"\s*,\s*"([^"\\]{1,128})"/;
+
+/** The NOTICE a client gets before it is disconnected for leaving too much unread. */
+export const SLOW_CONSUMER = "error: you are not reading fast enough, closing";
 
 /** A client connection's protocol state. */
 export class Connection implements ConnInfo {
@@ -192,6 +200,8 @@ export class Connection implements ConnInfo {
     if (this.subs.get(live.id) !== live) return;
     if (live.held) {
       live.held.push([ev, json]);
+      live.heldBytes += json.length;
+      if (live.heldBytes > this.relay.config.maxBufferedBytes) this.#slowConsumer();
       return;
     }
     if (live.sent?.has(ev.id)) return;
@@ -201,6 +211,12 @@ export class Connection implements ConnInfo {
 
   notice(message: string): void {
     this.send(["NOTICE", message]);
+  }
+
+  /** Tell a client that leaves too much unread why it is disconnected, and disconnect it. */
+  #slowConsumer(): void {
+    this.notice(SLOW_CONSUMER);
+    this.transport.close(1008, "slow consumer");
   }
 
   async #onEvent(msg: unknown[]): Promise<void> {
@@ -324,6 +340,7 @@ export class Connection implements ConnInfo {
       conn: this,
       filters: req.filters,
       held: [],
+      heldBytes: 0,
       values,
       reading,
     };
@@ -363,7 +380,8 @@ export class Connection implements ConnInfo {
       if (!canRead(ev, this)) continue;
       // An answer larger than the unread-bytes cap (500 long-form events can be) goes out as the
       // client reads it: queued at once, it would close a client that reads as a slow consumer.
-      // One that stopped reading gets the rest at once, which closes it at the cap.
+      // One too slow to take a quarter of the cap in half the idle timeout gets the rest at once,
+      // which closes it at the cap (live events held meanwhile count against it too).
       if (paced && this.transport.bufferedAmount > config.maxBufferedBytes / 2) {
         paced = await this.#drained(config.maxBufferedBytes / 4, config.idleTimeoutSeconds * 500);
         if (!this.transport.open || this.subs.get(req.id) !== sub) return;
@@ -415,17 +433,15 @@ export class Connection implements ConnInfo {
 
   /**
    * Wait until the client has read its socket's buffer down to `low` bytes (true) or the socket is
-   * closing; false when the buffer did not shrink for `stalledMs` (half the idle timeout, before
-   * unanswered pings would end it): the client stopped reading.
+   * closing; false when that took longer than `ms` (half the idle timeout, before unanswered pings
+   * would end it): the client stopped reading, or reads a trickle that would hold the answer and
+   * the live events held behind it for as long as it liked.
    */
-  async #drained(low: number, stalledMs: number): Promise<boolean> {
-    let least = this.transport.bufferedAmount;
-    let progressAt = Date.now();
+  async #drained(low: number, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
     while (this.transport.open && this.transport.bufferedAmount > low) {
+      if (Date.now() > deadline) return false;
       await new Promise((r) => setTimeout(r, 5));
-      const now = this.transport.bufferedAmount;
-      if (now < least) [least, progressAt] = [now, Date.now()];
-      else if (Date.now() - progressAt > stalledMs) return false;
     }
     return true;
   }

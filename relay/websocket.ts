@@ -2,7 +2,7 @@
  * @module Binds a WebSocket (Deno's own, or the corked transport's) to a Connection, capping what
  * a slow reader can make us buffer.
  */
-import { Connection } from "./connection.ts";
+import { Connection, SLOW_CONSUMER } from "./connection.ts";
 import type { Relay } from "./relay.ts";
 
 /** The socket a connection writes to. */
@@ -38,9 +38,7 @@ export function attachSocket(
         if (!socket.open || closing) return;
         if (socket.bufferedAmount > relay.config.maxBufferedBytes) {
           closing = true;
-          socket.send(
-            JSON.stringify(["NOTICE", "error: you are not reading fast enough, closing"]),
-          );
+          socket.send(JSON.stringify(["NOTICE", SLOW_CONSUMER]));
           socket.close(1008, "slow consumer");
           conn.close();
           return;

@@ -311,3 +311,47 @@ Deno.test("a client that stops reading in the middle of a large REQ answer is st
     await r.dispose();
   }
 });
+
+Deno.test("live events held behind a paced REQ answer count against the cap", async () => {
+  // Pings and the pacing's own patience are far off: only the held events can close it soon.
+  const r = await startRelay({
+    NEXUS_MAX_BUFFERED_BYTES: "65536",
+    NEXUS_IDLE_TIMEOUT_SECONDS: "120",
+  });
+  try {
+    const pub = await Client.connect(r.url);
+    const agent = new Agent();
+    const big = "w".repeat(50_000);
+    for (let i = 0; i < 200; i += 20) {
+      const batch = Array.from(
+        { length: 20 },
+        (_, k) => agent.sign({ content: `${i + k} ${big}` }),
+      );
+      for (const ok of await Promise.all(batch.map((ev) => pub.publish(ev)))) assert(ok[2], ok[3]);
+    }
+    const slow = await rawSocket(Number(new URL(r.url).port));
+    await slow.write(
+      frame(JSON.stringify(["REQ", "all", { authors: [agent.pubkey], limit: 200 }])),
+    );
+    const conns = r.nexus.relay.connections;
+    const closing = () => conns.size === 1 || [...conns].some((c) => !c.transport.open);
+    // Let the answer fill the socket and start waiting for a reader that never comes.
+    await new Promise((res) => setTimeout(res, 1000));
+    assert(!closing(), "closed before the live events came");
+    const small = "v".repeat(1_000);
+    for (let i = 0; i < 100 && !closing(); i += 20) {
+      const batch = Array.from(
+        { length: 20 },
+        (_, k) => agent.sign({ content: `live ${i + k} ${small}` }),
+      );
+      for (const ok of await Promise.all(batch.map((ev) => pub.publish(ev)))) assert(ok[2], ok[3]);
+    }
+    const deadline = Date.now() + 5_000;
+    while (!closing() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert(closing(), "100 KB of live events were held for a paced answer past the 64 KiB cap");
+    slow.close();
+    await pub.close();
+  } finally {
+    await r.dispose();
+  }
+});
