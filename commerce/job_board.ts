@@ -145,12 +145,13 @@ export class JobBoard implements MarketSource {
   /** `id:pubkey` of recent deletion targets, so an answer delivered after its deletion is dropped. */
   #deleted = new RecentIds(SEEN_MAX);
   /**
-   * While a rebuild reads the store: requests gone from it (deleted) as their results quote them in
-   * NIP-90's `request` tag, checked against the job id's hash, so the rebuild knows whose job it was.
+   * While a pass over what was read from the store: requests gone from it (deleted) as their results
+   * quote them in NIP-90's `request` tag, checked against the job id's hash, so the board knows
+   * whose job it was. Only the tags the board reads are kept.
    */
   #quoted = new Map<string, NostrEvent>();
-  /** True only inside a rebuild's synchronous pass over what it read (never across an await). */
-  #rebuilding = false;
+  /** True only inside a synchronous pass over what the store returned (never across an await). */
+  #fromStore = false;
   #version = 0;
   #sorted: Job[] | undefined;
   #agg: Aggregate | undefined;
@@ -188,15 +189,13 @@ export class JobBoard implements MarketSource {
 
   /** Load everything the view needs from the store: jobs within retention, handlers, labels. */
   async rebuild(): Promise<void> {
-    await this.#load(nowSec() - this.ttlSeconds, this.maxJobs * 4, HANDLER_LOAD, LABEL_LOAD, {
-      rebuilding: true,
-    });
+    await this.#load(nowSec() - this.ttlSeconds, this.maxJobs * 4, HANDLER_LOAD, LABEL_LOAD);
   }
 
   /** Pick up events stored since the last refresh (by any isolate) and drop long-expired jobs. */
   async refresh(): Promise<void> {
     const since = Math.max(nowSec() - this.ttlSeconds, this.#lastRefreshSec - REFRESH_SLACK_SEC);
-    await this.#load(since, this.maxJobs, HANDLER_LOAD, LABEL_LOAD, { since });
+    await this.#load(since, this.maxJobs, HANDLER_LOAD, LABEL_LOAD, since);
     this.#prune();
   }
 
@@ -205,7 +204,7 @@ export class JobBoard implements MarketSource {
     jobLimit: number,
     handlerLimit: number,
     labelLimit: number,
-    { since, rebuilding = false }: { since?: number; rebuilding?: boolean },
+    since?: number,
   ): Promise<void> {
     const started = nowSec();
     const q = (f: Filter) =>
@@ -219,7 +218,7 @@ export class JobBoard implements MarketSource {
     ]);
     const ascending = (a: NostrEvent, b: NostrEvent) =>
       a.created_at - b.created_at || a.kind - b.kind;
-    this.#rebuilding = rebuilding;
+    this.#fromStore = true;
     try {
       for (
         const ev of [...handlers, ...labels, ...jobs.sort(ascending), ...deletions.sort(ascending)]
@@ -227,7 +226,7 @@ export class JobBoard implements MarketSource {
         this.ingest(ev);
       }
     } finally {
-      this.#rebuilding = false;
+      this.#fromStore = false;
       this.#quoted.clear();
     }
     this.#lastRefreshSec = started;
@@ -256,7 +255,7 @@ export class JobBoard implements MarketSource {
       const jobId = ev.tags.find((t) => t[0] === "e" && t[1])?.[1];
       if (!jobId) return;
       if (this.#deleted.has(`${ev.id}:${ev.pubkey}`)) return;
-      if (this.#rebuilding && ev.kind !== 7000 && !this.#jobs.has(jobId)) this.#quote(jobId, ev);
+      if (this.#fromStore && ev.kind !== 7000 && !this.#jobs.has(jobId)) this.#quote(jobId, ev);
       const job = this.#jobs.get(jobId) ?? this.#placeholder(jobId, ev.kind - 1000, ev, expiry);
       bounded(this.#answerOf, ev.id, jobId, SEEN_MAX);
       applyAnswer(job, {
@@ -306,8 +305,8 @@ export class JobBoard implements MarketSource {
       }
       const quoted = this.#quoted.get(t[1]);
       if (quoted) {
-        // A rebuild, and a result quoted the deleted request: its author alone could cancel it,
-        // and the job comes back whole (answers and all), as it was before the restart.
+        // Read from the store, and a result quoted the deleted request: its author alone could
+        // cancel it, and the job comes back whole (answers and all), as it was before a restart.
         if (quoted.pubkey === del.pubkey) this.ingest(quoted);
         continue;
       }
@@ -317,11 +316,11 @@ export class JobBoard implements MarketSource {
       // Checked against the request's author if it arrives (see applyRequest); remembered even
       // without a `k` tag, since the request may reach this isolate after its deletion.
       noteDeleter(j, del.pubkey);
-      if (kTag && !j.cancelled && this.#rebuilding) {
-        // Only a rebuild: live, every stored request reaches the board, before or after its
-        // deletion, so a deletion naming one never seen names none (a stranger's invention). After
-        // a restart the request may be gone from the store: show the cancellation its first
-        // deleter named with NIP-09's `k` tag.
+      if (kTag && !j.cancelled) {
+        // The request may be gone from the store already (deleted, then a restart, or deleted on
+        // another isolate before this one saw it): show the cancellation its first deleter named
+        // with NIP-09's `k` tag. Anyone can name any id so, but not more than the board's bound,
+        // and every isolate, before and after a restart, shows the same.
         j.cancelled = true;
         j.kind = Number(kTag[1]);
         j.customer = del.pubkey;
@@ -346,7 +345,10 @@ export class JobBoard implements MarketSource {
     if (typeof req === "string" || req.id !== jobId || !isJobRequestKind(req.kind)) return;
     // The id is the hash of everything but the signature: a quote that matches it is the request.
     if (getEventHash(req) !== jobId) return;
-    bounded(this.#quoted, jobId, req, this.maxJobs);
+    const kept = req.tags.filter((t) =>
+      t[0] === "p" || t[0] === "encrypted" || t[0] === "expiration"
+    );
+    bounded(this.#quoted, jobId, { ...req, content: "", tags: kept }, this.maxJobs);
   }
 
   /** A job known only from answers or deletions. */
