@@ -197,12 +197,12 @@ export class KvStore implements NStore {
     for (const [i, f] of filters.entries()) {
       const answer = held?.[i];
       if (answer) {
-        for (const ev of answer) ids.add(ev.id);
+        for (const ev of answer) if (!opts.visible || opts.visible(ev)) ids.add(ev.id);
         continue;
       }
       this.#countsScanned++;
       await scanFilter(this.kv, { ...f, limit: undefined }, now, 1000, (ev) => {
-        ids.add(ev.id);
+        if (!opts.visible || opts.visible(ev)) ids.add(ev.id);
         return !opts.signal?.aborted;
       });
     }

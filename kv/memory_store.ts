@@ -46,8 +46,8 @@ export class MemoryStore implements NStore {
     return Promise.resolve(this.#select(filters, true, opts.visible));
   }
 
-  count(filters: Filter[]): Promise<number> {
-    return Promise.resolve(this.#select(filters, false).length);
+  count(filters: Filter[], opts: StoreOptions = {}): Promise<number> {
+    return Promise.resolve(this.#select(filters, false, opts.visible).length);
   }
 
   remove(filters: Filter[]): Promise<number> {

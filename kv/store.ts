@@ -6,7 +6,8 @@ export interface StoreOptions {
   signal?: AbortSignal;
   /**
    * For `query`: events the caller may not see (private kinds) are skipped before a filter's
-   * limit counts them, so a hidden event never displaces a visible match.
+   * limit counts them, so a hidden event never displaces a visible match. For `count`: only events
+   * it accepts are counted.
    */
   visible?: (ev: NostrEvent) => boolean;
   /** A read of the relay's own (the job board's): left out of `cacheStats`, which counts clients'. */

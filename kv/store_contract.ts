@@ -153,6 +153,16 @@ export function storeContract(name: string, open: OpenStore): void {
     assertEquals(await s.count([{ kinds: [7], authors: [PK.b], "#t": ["x"], limit: 1 }]), 3);
   });
 
+  test("visible: hidden events neither take a query's limit nor count", async (s) => {
+    const shown = fake({ kind: 4, created_at: 10, content: "mine" });
+    for (let i = 0; i < 3; i++) await s.event(fake({ kind: 4, created_at: 20 + i }));
+    await s.event(shown);
+    const visible = (ev: NostrEvent) => ev.content === "mine";
+    assertEquals(ids(await s.query([{ kinds: [4], limit: 1 }], { visible })), [shown.id]);
+    assertEquals(await s.count([{ kinds: [4] }], { visible }), 1);
+    assertEquals(await s.count([{ kinds: [4] }]), 4);
+  });
+
   test("every filter field, upper-case tags distinct, since/until inclusive", async (s) => {
     const e1 = fake({ pubkey: PK.a, kind: 1, created_at: 10, tags: [["t", "x"], ["e", idAt(7)]] });
     const e2 = fake({ pubkey: PK.b, kind: 2, created_at: 20, tags: [["T", "x"], ["p", PK.c]] });

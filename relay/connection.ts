@@ -449,14 +449,14 @@ export class Connection implements ConnInfo {
   /**
    * How many events private filters match that this connection may read: by index while every
    * `#p` asked for is one of its pubkeys. Otherwise it reads them only as a recipient by another
-   * `p` tag, which no index answers, so those are read and checked one by one (as a REQ does).
+   * `p` tag, which no index answers, so those are checked one by one (as a REQ's are).
    */
   #readable(priv: Filter[], opts: { signal: AbortSignal }): Promise<number> {
     const store = this.relay.store;
     if (priv.every((f) => !f["#p"] || f["#p"].every((p) => this.pubkeys.has(p)))) {
       return store.count(readableParts(priv, this.pubkeys), opts);
     }
-    return store.query(priv, { ...opts, visible: (ev) => canRead(ev, this) }).then((r) => r.length);
+    return store.count(priv, { ...opts, visible: (ev) => canRead(ev, this) });
   }
 
   /** End a subscription: no more live events, and a stored read still running stops early. */
