@@ -89,18 +89,23 @@ export class StatsHub {
     }
     if (opts.channel === undefined) return;
     const ch = new BroadcastChannel(opts.channel);
-    ch.onmessage = (e: MessageEvent) => {
-      const s = e.data as IsolateSnapshot | undefined;
-      if (s && typeof s.id === "string" && typeof s.at === "number" && s.id !== this.id) {
-        this.#remote.set(s.id, s);
-      }
-    };
-    this.#channel = ch;
-    this.#timer = setInterval(() => {
+    const publish = () => {
       const own = this.#published = this.local();
       ch.postMessage(own);
       this.#observe(this.#sum(own));
-    }, opts.publishMs ?? 1000);
+    };
+    ch.onmessage = (e: MessageEvent) => {
+      const s = e.data as IsolateSnapshot | undefined;
+      if (s && typeof s.id === "string" && typeof s.at === "number" && s.id !== this.id) {
+        // Alone until now, this isolate answered live: publish at once, so that what it answers
+        // from here on (its last publication) is not older than what it answered before.
+        const alone = this.#remote.size === 0;
+        this.#remote.set(s.id, s);
+        if (alone) publish();
+      }
+    };
+    this.#channel = ch;
+    this.#timer = setInterval(publish, opts.publishMs ?? 1000);
   }
 
   /** This isolate's snapshot now. */
@@ -116,8 +121,9 @@ export class StatsHub {
   snapshot(): AggregateStats {
     // With sibling isolates, answer from what this isolate last published, as they do: they all
     // sum the same snapshots, so requests that reach different isolates (a scraper's, a page's)
-    // never see a counter step back, which Prometheus would take for a restart. A live own part
-    // would run ahead of what the siblings know until the next publication. Alone: live numbers.
+    // do not see a counter step back, which Prometheus would take for a restart (but within the
+    // moment a publication takes to reach the siblings). A live own part would run ahead of what
+    // the siblings know until the next publication. Alone: live numbers.
     const own = this.#remote.size > 0 && this.#published ? this.#published : this.local();
     return this.#observe(this.#sum(own));
   }

@@ -61,6 +61,26 @@ Deno.test("StatsHub: sibling isolates answer alike, so a counter never steps bac
   }
 });
 
+Deno.test("StatsHub: an isolate that hears its first sibling does not step back from its live numbers", async () => {
+  const channel = `nexus-stats-test:${crypto.randomUUID()}`;
+  const ra = relay(), rb = relay();
+  const a = new StatsHub(ra, { channel, publishMs: 1000 });
+  let b: StatsHub | undefined;
+  try {
+    await new Promise((r) => setTimeout(r, 1100)); // a published once, with nothing received
+    for (let i = 0; i < 5; i++) ra.stats.receive();
+    assertEquals(a.snapshot().totals.received, 5); // alone: live
+    b = new StatsHub(rb, { channel, publishMs: 50 });
+    await until(() => a.snapshot().isolates.length === 2);
+    // Its own part now comes from a publication: one made when the sibling appeared, not the one
+    // from before the five events (which would make the total step back to 0).
+    assertEquals(a.snapshot().totals.received, 5);
+  } finally {
+    a.close();
+    b?.close();
+  }
+});
+
 Deno.test("StatsHub without a channel reports only its own isolate", () => {
   const r = relay();
   const hub = new StatsHub(r);
