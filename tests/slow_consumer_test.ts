@@ -275,83 +275,67 @@ for (const transport of ["corked", "deno"]) {
   });
 }
 
-Deno.test("a client that stops reading in the middle of a large REQ answer is still closed", async () => {
+/** Publish `n` events of `size` characters from `agent`, 20 at a time. */
+async function publishMany(pub: Client, agent: Agent, n: number, size: number, tag = "") {
+  const body = tag + "x".repeat(size);
+  for (let i = 0; i < n; i += 20) {
+    const batch = Array.from({ length: 20 }, (_, k) => agent.sign({ content: `${i + k} ${body}` }));
+    for (const ok of await Promise.all(batch.map((ev) => pub.publish(ev)))) assert(ok[2], ok[3]);
+  }
+}
+
+/**
+ * A relay holding 10 MB from one author (more than loopback's socket buffers take in for a reader
+ * that reads nothing), and a raw client that asked for all of it and reads nothing.
+ */
+async function pacedAnswer(idleSeconds: string) {
   const r = await startRelay({
     NEXUS_MAX_BUFFERED_BYTES: "65536",
-    NEXUS_IDLE_TIMEOUT_SECONDS: "10",
+    NEXUS_IDLE_TIMEOUT_SECONDS: idleSeconds,
   });
+  const pub = await Client.connect(r.url);
+  const agent = new Agent();
+  await publishMany(pub, agent, 200, 50_000);
+  const slow = await rawSocket(Number(new URL(r.url).port));
+  await slow.write(frame(JSON.stringify(["REQ", "all", { authors: [agent.pubkey], limit: 200 }])));
+  const conns = r.nexus.relay.connections;
+  await pub.until(() => conns.size === 2);
+  const closing = () => conns.size === 1 || [...conns].some((c) => !c.transport.open);
+  /** Wait up to `ms` for the relay to close the raw client. */
+  const closes = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!closing() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    return closing();
+  };
+  return { r, pub, agent, slow, closing, closes };
+}
+
+Deno.test("a client that stops reading in the middle of a large REQ answer is still closed", async () => {
+  const { r, pub, slow, closes } = await pacedAnswer("10");
   try {
-    const pub = await Client.connect(r.url);
-    const agent = new Agent();
-    const big = "z".repeat(50_000);
-    // 10 MB, more than loopback's socket buffers take in for a reader that reads nothing.
-    for (let i = 0; i < 200; i += 20) {
-      const batch = Array.from(
-        { length: 20 },
-        (_, k) => agent.sign({ content: `${i + k} ${big}` }),
-      );
-      for (const ok of await Promise.all(batch.map((ev) => pub.publish(ev)))) assert(ok[2], ok[3]);
-    }
-    const slow = await rawSocket(Number(new URL(r.url).port));
-    await slow.write(
-      frame(JSON.stringify(["REQ", "all", { authors: [agent.pubkey], limit: 200 }])),
-    );
-    const conns = r.nexus.relay.connections;
-    await pub.until(() => conns.size === 2);
     // The answer waits for a reader that never comes, not for ever: once its buffer stops moving
     // for half the idle timeout (5 s), the rest goes at once and the cap closes it as a slow
     // consumer, before unanswered pings would (10 s).
-    const closing = () => conns.size === 1 || [...conns].some((c) => !c.transport.open);
-    const deadline = Date.now() + 8_500;
-    while (!closing() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-    assert(closing(), "the relay never closed the slow reader");
+    assert(await closes(8_500), "the relay never closed the slow reader");
+  } finally {
     slow.close();
     await pub.close();
-  } finally {
     await r.dispose();
   }
 });
 
 Deno.test("live events held behind a paced REQ answer count against the cap", async () => {
   // Pings and the pacing's own patience are far off: only the held events can close it soon.
-  const r = await startRelay({
-    NEXUS_MAX_BUFFERED_BYTES: "65536",
-    NEXUS_IDLE_TIMEOUT_SECONDS: "120",
-  });
+  const { r, pub, agent, slow, closing, closes } = await pacedAnswer("120");
   try {
-    const pub = await Client.connect(r.url);
-    const agent = new Agent();
-    const big = "w".repeat(50_000);
-    for (let i = 0; i < 200; i += 20) {
-      const batch = Array.from(
-        { length: 20 },
-        (_, k) => agent.sign({ content: `${i + k} ${big}` }),
-      );
-      for (const ok of await Promise.all(batch.map((ev) => pub.publish(ev)))) assert(ok[2], ok[3]);
-    }
-    const slow = await rawSocket(Number(new URL(r.url).port));
-    await slow.write(
-      frame(JSON.stringify(["REQ", "all", { authors: [agent.pubkey], limit: 200 }])),
-    );
-    const conns = r.nexus.relay.connections;
-    const closing = () => conns.size === 1 || [...conns].some((c) => !c.transport.open);
     // Let the answer fill the socket and start waiting for a reader that never comes.
     await new Promise((res) => setTimeout(res, 1000));
     assert(!closing(), "closed before the live events came");
-    const small = "v".repeat(1_000);
-    for (let i = 0; i < 100 && !closing(); i += 20) {
-      const batch = Array.from(
-        { length: 20 },
-        (_, k) => agent.sign({ content: `live ${i + k} ${small}` }),
-      );
-      for (const ok of await Promise.all(batch.map((ev) => pub.publish(ev)))) assert(ok[2], ok[3]);
-    }
-    const deadline = Date.now() + 5_000;
-    while (!closing() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-    assert(closing(), "100 KB of live events were held for a paced answer past the 64 KiB cap");
+    await publishMany(pub, agent, 100, 1_000, "live ");
+    assert(await closes(5_000), "100 KB of live events were held for a paced answer past 64 KiB");
+  } finally {
     slow.close();
     await pub.close();
-  } finally {
     await r.dispose();
   }
 });
