@@ -145,7 +145,7 @@ export class JobBoard implements MarketSource {
   /** `id:pubkey` of recent deletion targets, so an answer delivered after its deletion is dropped. */
   #deleted = new RecentIds(SEEN_MAX);
   /**
-   * While a pass over what was read from the store: requests gone from it (deleted) as their results
+   * While a pass over what the store returned: requests gone from it (deleted) as their results
    * quote them in NIP-90's `request` tag, checked against the job id's hash, so the board knows
    * whose job it was. Only the tags the board reads are kept.
    */
@@ -553,7 +553,7 @@ export class JobBoard implements MarketSource {
         }
         a.jobs++;
         a.results += p.results;
-        // A cancelled job is neither won nor lost, whatever its providers had answered (as by kind).
+        // A cancelled job is neither won nor lost, whatever its providers answered (as by kind).
         const won = state !== "cancelled" && p.status === "success";
         settle(
           a,
