@@ -14,33 +14,87 @@ import { BenchClient, pct } from "./client.ts";
 import { processCpuSeconds, type Relay, startRelay } from "./relay_process.ts";
 import type { NostrEvent } from "../nostr/types.ts";
 
-const { values: args } = parseArgs({
-  args: Deno.args,
-  options: {
-    url: { type: "string" },
-    events: { type: "string", default: "5000" },
-    preload: { type: "string", default: "0" },
-    jobs: { type: "string" },
-    subscribers: { type: "string", default: "200" },
-    rate: { type: "string", default: "100" },
-    seconds: { type: "string", default: "5" },
-    idle: { type: "string", default: "2000" },
-    roundtrips: { type: "string", default: "200" },
-    queries: { type: "string", default: "2000" },
-    burst: { type: "string", default: "0" },
-    "query-inflight": { type: "string", default: "4" },
-    // Client connections of the ingest and query phases, and events in flight on each in ingest.
-    connections: { type: "string", default: "8" },
-    inflight: { type: "string", default: "16" },
-    // Flood phase: connections that send all their events at once, and events each.
-    flooders: { type: "string", default: "10" },
-    "flood-events": { type: "string", default: "2000" },
-    feed: { type: "boolean", default: false },
-    auth: { type: "boolean", default: false },
-    phases: { type: "string", default: "ingest,query,fanout,idle,jobs" },
-    out: { type: "string", default: "bench-results/latest.json" },
-  },
-});
+const options = {
+  url: { type: "string" },
+  events: { type: "string", default: "5000" },
+  preload: { type: "string", default: "0" },
+  jobs: { type: "string" },
+  subscribers: { type: "string", default: "200" },
+  rate: { type: "string", default: "100" },
+  seconds: { type: "string", default: "5" },
+  idle: { type: "string", default: "2000" },
+  roundtrips: { type: "string", default: "200" },
+  queries: { type: "string", default: "2000" },
+  burst: { type: "string", default: "0" },
+  "query-inflight": { type: "string", default: "4" },
+  // Client connections of the ingest and query phases, and events in flight on each in ingest.
+  connections: { type: "string", default: "8" },
+  inflight: { type: "string", default: "16" },
+  // Flood phase: connections that send all their events at once, and events each.
+  flooders: { type: "string", default: "10" },
+  "flood-events": { type: "string", default: "2000" },
+  feed: { type: "boolean", default: false },
+  auth: { type: "boolean", default: false },
+  phases: { type: "string", default: "ingest,query,fanout,idle,jobs" },
+  out: { type: "string", default: "bench-results/latest.json" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+const PHASES = ["ingest", "query", "fanout", "idle", "jobs", "flood"];
+const USAGE = "usage: deno task bench [--flag value ...]; flags and defaults:\n" +
+  Object.entries(options).map(([k, o]) =>
+    `  --${k}${o.type === "string" ? ` <${"default" in o ? o.default : "value"}>` : ""}`
+  ).join("\n") + `\nphases: ${PHASES.join(", ")} (flood only when named)`;
+
+/** Stop with a one-line reason and the usage. */
+function usageError(msg: string): never {
+  console.error(`bench: ${msg}\n${USAGE}`);
+  Deno.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({ args: Deno.args, options });
+} catch (err) {
+  usageError(err instanceof Error ? err.message : String(err));
+}
+const args = parsed.values;
+if (args.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+// Counts must be whole numbers: a typo would otherwise run a phase on NaN and report NaN.
+for (const name of ["preload", "burst"] as const) checkInt(name, 0);
+checkInt("jobs", 1);
+for (
+  const name of [
+    "events",
+    "subscribers",
+    "rate",
+    "seconds",
+    "idle",
+    "roundtrips",
+    "queries",
+    "query-inflight",
+    "connections",
+    "inflight",
+    "flooders",
+    "flood-events",
+  ] as const
+) checkInt(name, 1);
+for (const p of args.phases!.split(",")) {
+  if (!PHASES.includes(p)) usageError(`unknown phase "${p}"`);
+}
+if (args.url !== undefined && !/^wss?:\/\/[^/]/.test(args.url)) {
+  usageError(`--url must be a ws:// or wss:// URL, not "${args.url}"`);
+}
+
+function checkInt(name: keyof typeof args, min: number): void {
+  const v = args[name];
+  if (v === undefined || typeof v !== "string") return;
+  if (!/^\d+$/.test(v) || Number(v) < min) {
+    usageError(`--${name} must be a whole number of at least ${min}, not "${v}"`);
+  }
+}
 
 const nw = await initNostrWasm();
 type Ev = NostrEvent;
@@ -77,16 +131,25 @@ const results: Record<string, unknown> = {
   deno: Deno.version.deno,
 };
 
+let authWarned = false;
+
 async function connect(target: string = url, key = authKey): Promise<BenchClient> {
   const c = await BenchClient.connect(target);
   if (args.auth || c.challenge) {
-    await c.auth((challenge) =>
+    const answer = await c.auth((challenge) =>
       sign(key, {
         kind: 22242,
         tags: [["relay", target], ["challenge", challenge]],
         content: "",
       })
     );
+    if (!answer.ok) {
+      // Asked for, it must work; offered by a relay that may not need it, say so once and go on
+      // (refusals that follow are counted, and fail the run).
+      if (args.auth) throw new Error(`AUTH refused by ${target}: ${answer.message}`);
+      if (!authWarned) console.error(`bench: AUTH refused by ${target}: ${answer.message}`);
+      authWarned = true;
+    }
   }
   return c;
 }
@@ -311,8 +374,21 @@ async function query(events: Ev[], n: number, conns = 8, inflight = 4) {
   const cpu = await cpuMeter();
   const t0 = performance.now();
   await Promise.all(clients.map((c, k) =>
-    new Promise<void>((done) => {
+    new Promise<void>((resolve, reject) => {
       const mine = specs.map((_, i) => i).filter((i) => i % conns === k);
+      // A relay that never ends a REQ (no EOSE, no CLOSED) fails the phase instead of hanging it.
+      const watchdog = setInterval(() => {
+        const now = performance.now();
+        for (const [sub, at] of sentAt) {
+          if (now - at <= 30_000) continue;
+          clearInterval(watchdog);
+          return reject(new Error(`no EOSE or CLOSED for REQ ${sub} in 30 s`));
+        }
+      }, 1000);
+      const done = () => {
+        clearInterval(watchdog);
+        resolve();
+      };
       let next = 0, finished = 0;
       // One subscription id per in-flight slot, reused: a REQ with a live id replaces that
       // subscription, so no CLOSE is needed. (A CLOSE followed by a REQ stalls ~40 ms behind
@@ -330,6 +406,7 @@ async function query(events: Ev[], n: number, conns = 8, inflight = 4) {
       c.onEvent = (sub, id) => got.get(sub)?.push(id);
       c.onEose = (sub, at) => {
         lat.push(at - sentAt.get(sub)!);
+        sentAt.delete(sub);
         const i = slotQuery.get(sub)!;
         const ids = got.get(sub)!;
         const want = expected[i]!;
@@ -406,21 +483,18 @@ async function fanout(
       ...await Promise.all(Array.from({ length: Math.min(50, subscribers - i) }, () => connect())),
     );
   }
-  await Promise.all(subs.map((c, s) =>
-    new Promise<void>((res) => {
-      c.onEose = () => res();
-      c.onEvent = (_sub, id, _raw, at) => {
-        const i = index.get(id);
-        if (i === undefined) return void unexpected++;
-        const k = s * total + i;
-        if (counts[k]! < 255) counts[k]!++;
-        lastAt = at;
-        if (counts[k] === 1 && (i + s) % 7 === 0) lat.push(at - sentAt[i]!); // a sample is plenty
-      };
-      // Fresh authors: nothing is stored for them, so everything that arrives is live.
-      c.send(JSON.stringify(["REQ", "f", { kinds: [1], authors }]));
-    })
-  ));
+  await Promise.all(subs.map((c, s) => {
+    c.onEvent = (_sub, id, _raw, at) => {
+      const i = index.get(id);
+      if (i === undefined) return void unexpected++;
+      const k = s * total + i;
+      if (counts[k]! < 255) counts[k]!++;
+      lastAt = at;
+      if (counts[k] === 1 && (i + s) % 7 === 0) lat.push(at - sentAt[i]!); // a sample is plenty
+    };
+    // Fresh authors: nothing is stored for them, so everything that arrives is live.
+    return c.subscribe("f", { kinds: [1], authors });
+  }));
   const pubs = await Promise.all(Array.from({ length: publishers }, () => connect(pubUrl)));
   let refused = 0;
   let acked = 0;
@@ -499,12 +573,7 @@ async function jobs(n: number) {
   const customerSk = generateSecretKey();
   const customerPk = getPublicKey(customerSk);
   const customer = await connect();
-  await new Promise<void>((res) => {
-    provider.onEose = () => res();
-    provider.send(
-      JSON.stringify(["REQ", "jobs", { kinds: [5050], since: Math.floor(Date.now() / 1000) }]),
-    );
-  });
+  await provider.subscribe("jobs", { kinds: [5050], since: Math.floor(Date.now() / 1000) });
   provider.onEvent = (_s, _id, raw) => {
     const job = JSON.parse(raw)[2] as Ev;
     const fb = sign(providerSk, {
@@ -520,15 +589,10 @@ async function jobs(n: number) {
     provider.send(JSON.stringify(["EVENT", fb]));
     provider.send(JSON.stringify(["EVENT", res]));
   };
-  await new Promise<void>((res) => {
-    customer.onEose = () => res();
-    customer.send(
-      JSON.stringify(["REQ", "mine", {
-        kinds: [6050, 7000],
-        "#p": [customerPk],
-        since: Math.floor(Date.now() / 1000),
-      }]),
-    );
+  await customer.subscribe("mine", {
+    kinds: [6050, 7000],
+    "#p": [customerPk],
+    since: Math.floor(Date.now() / 1000),
   });
   const lat: number[] = [];
   let failed = 0;
@@ -610,15 +674,39 @@ try {
   await second?.stop();
   await relay?.stop();
 }
-await Deno.mkdir(new URL(".", `file://${Deno.cwd()}/${args.out}`).pathname, { recursive: true });
-await Deno.writeTextFile(args.out!, JSON.stringify(results, null, 2));
+// The table first: a results file that cannot be written must not take the figures with it.
 console.log("\n| phase | figures |\n| --- | --- |");
 for (const [k, v] of Object.entries(results)) {
   if (typeof v !== "object") continue;
   console.log(`| ${k} | ${Object.entries(v as object).map(([a, b]) => `${a} ${b}`).join(", ")} |`);
 }
+const out = args.out!;
+const slash = out.lastIndexOf("/");
+if (slash > 0) await Deno.mkdir(out.slice(0, slash), { recursive: true });
+await Deno.writeTextFile(out, JSON.stringify(results, null, 2));
 console.log(
-  `\nresults written to ${args.out}${
-    args.auth ? ` (authenticated as ${authPub.slice(0, 8)}...)` : ""
-  }`,
+  `\nresults written to ${out}${args.auth ? ` (authenticated as ${authPub.slice(0, 8)}...)` : ""}`,
 );
+// Every check is part of the result: a run that found a wrong answer, a lost or repeated delivery
+// or a failed job exits non-zero, so a script (or CI) cannot take it for a pass.
+const problems = failedChecks(results);
+if (problems.length > 0) {
+  console.error(`bench: checks failed: ${problems.join(", ")}`);
+  Deno.exit(1);
+}
+
+/** Every non-zero count of something that should not happen, as `phase.field N`. */
+function failedChecks(r: Record<string, unknown>): string[] {
+  const bad: Record<string, string[]> = {
+    ingest: ["refused"],
+    query: ["wrong_answers", "missing", "extra", "misordered"],
+    fanout: ["missed", "duplicates", "unexpected", "refused"],
+    jobs: ["failed"],
+  };
+  const out: string[] = [];
+  for (const [phase, fields] of Object.entries(bad)) {
+    const v = r[phase] as Record<string, number> | undefined;
+    for (const f of fields) if (v && v[f]) out.push(`${phase}.${f} ${v[f]}`);
+  }
+  return out;
+}

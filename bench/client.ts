@@ -9,7 +9,7 @@ export class BenchClient {
   onEvent?: (sub: string, id: string, raw: string, at: number) => void;
   onEose?: (sub: string, at: number) => void;
   onClosed?: (sub: string, msg: string) => void;
-  #authWaiter?: (ok: boolean) => void;
+  #authWaiter?: (answer: { ok: boolean; message: string }) => void;
   #authId = "";
 
   private constructor(url: string) {
@@ -33,7 +33,9 @@ export class BenchClient {
           this.challenge = m[1];
           break;
         case "OK":
-          if (m[1] === this.#authId && this.#authWaiter) return this.#authWaiter(m[2]);
+          if (m[1] === this.#authId && this.#authWaiter) {
+            return this.#authWaiter({ ok: m[2], message: m[3] ?? "" });
+          }
           this.onOk?.(m[1], m[2], m[3], at);
           break;
         case "EVENT":
@@ -61,13 +63,25 @@ export class BenchClient {
     return c;
   }
 
-  /** Authenticate with a signer that builds the kind 22242 event. */
-  async auth(sign: (challenge: string) => { id: string }): Promise<boolean> {
+  /** Authenticate with a signer that builds the kind 22242 event; the relay's OK, or a timeout. */
+  async auth(
+    sign: (challenge: string) => { id: string },
+  ): Promise<{ ok: boolean; message: string }> {
     const ev = sign(this.challenge);
     this.#authId = ev.id;
-    const p = new Promise<boolean>((res) => this.#authWaiter = res);
+    const p = new Promise<{ ok: boolean; message: string }>((res) => this.#authWaiter = res);
     this.ws.send(JSON.stringify(["AUTH", ev]));
-    return await p;
+    return await withTimeout(p, 10_000, "no OK for AUTH");
+  }
+
+  /** Open a subscription; resolves at its EOSE, rejects on CLOSED (with the relay's reason). */
+  subscribe(id: string, ...filters: unknown[]): Promise<void> {
+    const done = new Promise<void>((res, rej) => {
+      this.onEose = (sub) => sub === id && res();
+      this.onClosed = (sub, msg) => sub === id && rej(new Error(`REQ ${id} refused: ${msg}`));
+    });
+    this.ws.send(JSON.stringify(["REQ", id, ...filters]));
+    return withTimeout(done, 30_000, `no EOSE for REQ ${id}`);
   }
 
   send(s: string): void {
@@ -77,6 +91,15 @@ export class BenchClient {
   close(): void {
     this.ws.close();
   }
+}
+
+/** A promise that rejects with `what` if `p` has not settled within `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what} within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** Percentile of a numeric sample (nearest rank). */
