@@ -6,7 +6,7 @@ import { Relay } from "../relay/relay.ts";
 import { StatsHub } from "../relay/stats_hub.ts";
 import { createHud } from "./app.tsx";
 import { SCRIPT } from "./script.ts";
-import { rowsFor, VIEW_SOURCE } from "./view.ts";
+import { chart, rowsFor, VIEW_SOURCE } from "./view.ts";
 import type { StatsReport } from "./report.ts";
 
 const EVIL = "<script>alert(1)</script>";
@@ -216,8 +216,11 @@ Deno.test("the HUD page is self-contained HTML with the numbers, relay URL and A
   assertMatch(html, /data-k="events.received_total" data-f="int">2</);
   assert(html.includes("5050 · job request"));
   assert(html.includes("<svg"));
-  // No external assets: nothing loaded from anywhere but this page.
-  assert(!/<link|<script[^>]+src=|<img|url\(/.test(html), "the page loads an external asset");
+  // No external assets: nothing loaded from anywhere but this page (the empty data: icon is inline).
+  assert(
+    !/<link(?![^>]*href="data:,")|<script[^>]+src=|<img|url\(/.test(html),
+    "the page loads an external asset",
+  );
   stats.close();
 });
 
@@ -254,4 +257,45 @@ Deno.test("the view functions shipped to the browser build the same rows as the 
     "2 threads",
   ]);
   stats.close();
+});
+
+Deno.test("settings on the page are live fields, so a relay restarted with others shows them", async () => {
+  const { app, stats } = setup("writes");
+  const html = await (await app.request("/")).text();
+  for (
+    const [k, f] of [
+      ["relay.name", "text"],
+      ["relay", "auth"],
+      ["relay.auth", "text"],
+      ["version", "text"],
+      ["storage.retention.job_ttl_seconds", "dur"],
+      ["storage.retention.created_at_lower_limit_seconds", "ago"],
+      ["storage.retention.created_at_upper_limit_seconds", "ahead"],
+      ["market.window_seconds", "dur"],
+    ]
+  ) assert(html.includes(`data-k="${k}" data-f="${f}"`), `${k} is not refreshed by the script`);
+  const report: StatsReport = await (await app.request("/api/stats")).json();
+  const show = new Function(`${VIEW_SOURCE}\nreturn show;`)() as (
+    r: unknown,
+    k: string,
+    f: string,
+  ) => string;
+  const restarted = {
+    ...report,
+    relay: { ...report.relay, auth: "required", auth_required_to_read: true },
+  };
+  assertEquals(show(restarted, "relay", "auth"), "AUTH (NIP-42) required to publish and to read");
+  assertEquals(show(report, "relay", "auth"), "AUTH (NIP-42) required to publish; reading is open");
+  assertEquals(show({ s: 0 }, "s", "ago"), "any age");
+  stats.close();
+});
+
+Deno.test("charts draw complete buckets only: the one still filling would dip toward zero", () => {
+  const chartOf = new Function(`${VIEW_SOURCE}\nreturn chart;`)() as typeof chart;
+  for (const draw of [chart, chartOf]) {
+    // Per minute: 1/s, then 2/s, then 3 events three seconds into the minute in progress.
+    const g = draw({ received: [60, 120, 3] }, ["received"], 60, 100, 10);
+    assertEquals(g.lines.received, "0.0,5.0 100.0,0.0");
+    assertEquals(g.max, 2);
+  }
 });

@@ -8,7 +8,6 @@ import { Table } from "./components/table.tsx";
 import type { StatsReport } from "./report.ts";
 import { SCRIPT } from "./script.ts";
 import { CSS } from "./style.ts";
-import { fmtDur, fmtText } from "./view.ts";
 
 const LEGEND: Array<[string, string]> = [
   ["received", "received (EVENTs sent to the relay)"],
@@ -25,6 +24,8 @@ export const Page: FC<{ r: StatsReport }> = ({ r }) => (
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="color-scheme" content="light dark" />
       <title>{r.relay.name} · Nostr relay status</title>
+      {/* No favicon: without this the browser asks /favicon.ico and logs the 404 as an error. */}
+      <link rel="icon" href="data:," />
       <style dangerouslySetInnerHTML={{ __html: CSS }} />
     </head>
     <body data-state="live" data-updates="0">
@@ -154,17 +155,21 @@ export const Page: FC<{ r: StatsReport }> = ({ r }) => (
                   <Live r={r} k="events.ephemeral_total" />
                 </dd>
                 <dt>Job events kept for</dt>
-                <dd>{fmtDur(r.storage.retention.job_ttl_seconds)}</dd>
+                <dd>
+                  <Live r={r} k="storage.retention.job_ttl_seconds" f="dur" />
+                </dd>
                 <dt>Change feed kept for</dt>
-                <dd>{fmtDur(r.storage.retention.feed_ttl_seconds)}</dd>
+                <dd>
+                  <Live r={r} k="storage.retention.feed_ttl_seconds" f="dur" />
+                </dd>
                 <dt>Oldest created_at accepted</dt>
                 <dd>
-                  {r.storage.retention.created_at_lower_limit_seconds
-                    ? `${fmtDur(r.storage.retention.created_at_lower_limit_seconds)} ago`
-                    : "any age"}
+                  <Live r={r} k="storage.retention.created_at_lower_limit_seconds" f="ago" />
                 </dd>
                 <dt>Future created_at accepted</dt>
-                <dd>up to {fmtDur(r.storage.retention.created_at_upper_limit_seconds)} ahead</dd>
+                <dd>
+                  <Live r={r} k="storage.retention.created_at_upper_limit_seconds" f="ahead" />
+                </dd>
                 <dt>NIP-40 expiration honoured</dt>
                 <dd>{r.storage.retention.nip40_expiration ? "yes" : "no"}</dd>
               </dl>
@@ -181,7 +186,9 @@ export const Page: FC<{ r: StatsReport }> = ({ r }) => (
                   <Live r={r} k="connections.anonymous" />
                 </dd>
                 <dt>AUTH mode</dt>
-                <dd>{fmtText(r.relay.auth)}</dd>
+                <dd>
+                  <Live r={r} k="relay.auth" f="text" />
+                </dd>
               </dl>
               <h3 class="muted" style="margin-top:14px">Isolates reporting</h3>
               <Table

@@ -25,6 +25,7 @@ function cell(text) {
   return td;
 }
 function render(r) {
+  document.title = r.relay.name + " · Nostr relay status";
   for (const el of document.querySelectorAll("[data-k]")) {
     const t = show(r, el.dataset.k, el.dataset.f || "int");
     if (el.textContent !== t) el.textContent = t;

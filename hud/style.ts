@@ -5,7 +5,7 @@ export const CSS = `
 :root {
   --bg: #f5f6f8; --card: #ffffff; --fg: #161a21; --muted: #5f6b7a; --line: #e2e6ec;
   --accent: #3b5bdb; --received: #3b82f6; --stored: #16a34a; --delivered: #9333ea;
-  --refused: #dc2626; --bar: #c7d2fe; --ok: #16a34a; --bad: #d97706;
+  --refused: #dc2626; --bar: #c7d2fe; --ok: #16a34a; --bad: #b45309;
   color-scheme: light dark;
 }
 @media (prefers-color-scheme: dark) {
@@ -37,7 +37,9 @@ code { font: 0.95em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 .status::before { content: ""; display: inline-block; width: 9px; height: 9px; border-radius: 50%;
   margin-right: 6px; background: var(--ok); vertical-align: 0; }
 .status.down::before { background: var(--bad); }
-.status.down { color: var(--bad); }
+.status.down { color: var(--bad); font-weight: 600; }
+/* While the relay does not answer, the numbers shown are the last ones it gave: dim them. */
+body[data-state="reconnecting"] .card { opacity: 0.55; }
 .grid { display: grid; gap: 12px; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); }
 .cols { display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
@@ -70,6 +72,8 @@ th { text-align: left; color: var(--muted); font-weight: 500; font-size: 0.8rem;
 td { border-bottom: 1px solid var(--line); padding: 6px 8px 6px 0; vertical-align: top;
   overflow-wrap: anywhere; }
 td + td, th + th { text-align: right; }
+/* Figures stay whole ("46/s", "317 ms"); names in the first column may still wrap anywhere. */
+td + td { white-space: nowrap; }
 tr.empty td { color: var(--muted); text-align: left; font-style: italic; }
 .bar { height: 4px; background: var(--line); border-radius: 2px; margin-top: 4px; }
 .bar i { display: block; height: 100%; background: var(--accent); border-radius: 2px; }

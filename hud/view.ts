@@ -8,6 +8,24 @@
  */
 import type { StatsReport } from "./report.ts";
 
+/** What AUTH (NIP-42) means on this relay, in plain words, from the report's `relay` object. */
+export function fmtAuth(relay: StatsReport["relay"]): string {
+  if (!relay) return "–";
+  if (relay.auth_required_to_read) return "AUTH (NIP-42) required to publish and to read";
+  if (relay.auth_required_to_publish) return "AUTH (NIP-42) required to publish; reading is open";
+  return "Open relay: no AUTH needed";
+}
+
+/** How old an event may be: a duration ago, or any age for 0. */
+export function fmtAgo(s: number): string {
+  return s ? fmtDur(s) + " ago" : "any age";
+}
+
+/** How far ahead an event may be dated. */
+export function fmtAhead(s: number): string {
+  return "up to " + fmtDur(s) + " ahead";
+}
+
 /** A table row: cell texts, and an optional bar length from 0 to 1. */
 export interface Row {
   cells: string[];
@@ -136,6 +154,9 @@ export function show(r: unknown, path: string, format: string): string {
     pct: fmtPct,
     bool: fmtBool,
     text: fmtText,
+    auth: fmtAuth,
+    ago: fmtAgo,
+    ahead: fmtAhead,
   };
   return (f[format] ?? fmtText)(valueAt(r, path) as never);
 }
@@ -209,11 +230,12 @@ export function chart(
   w: number,
   h: number,
 ): { max: number; lines: Record<string, string> } {
+  // The last bucket is still filling (the minute or second in progress): drawn as a full one, it
+  // would dip toward zero at the start of every bucket, so only complete buckets are drawn.
+  const done = (f: string) => ((series[f] as number[] | undefined) ?? []).slice(0, -1);
   let top = 0;
   for (const f of flows) {
-    for (const v of (series[f] as number[] | undefined) ?? []) {
-      top = Math.max(top, v / perSecondDivisor);
-    }
+    for (const v of done(f)) top = Math.max(top, v / perSecondDivisor);
   }
   // A round axis top (1, 2, 5 × 10^n) keeps the scale readable as values move.
   let max = 1;
@@ -223,7 +245,7 @@ export function chart(
   }
   const lines: Record<string, string> = {};
   for (const f of flows) {
-    const vals = (series[f] as number[] | undefined) ?? [];
+    const vals = done(f);
     const n = vals.length;
     const pts: string[] = [];
     for (let i = 0; i < n; i++) {
@@ -245,6 +267,9 @@ export const VIEW_FUNCTIONS = [
   fmtPct,
   fmtBool,
   fmtText,
+  fmtAuth,
+  fmtAgo,
+  fmtAhead,
   shortKey,
   kindName,
   className,

@@ -1,15 +1,17 @@
 /** @module The agent marketplace section: NIP-90 jobs, time to first result, busiest providers. */
 import type { FC } from "hono/jsx";
 import type { StatsReport } from "../report.ts";
-import { fmtDur } from "../view.ts";
-import { Stat } from "./stat.tsx";
+import { Live, Stat } from "./stat.tsx";
 import { Table } from "./table.tsx";
 
 /** The market section. */
 export const Market: FC<{ r: StatsReport }> = ({ r }) => (
   <section>
     <h2>
-      Agent marketplace <small>· NIP-90 jobs in the last {fmtDur(r.market.window_seconds)}</small>
+      Agent marketplace{" "}
+      <small>
+        · NIP-90 jobs in the last <Live r={r} k="market.window_seconds" f="dur" />
+      </small>
     </h2>
     <div class="grid">
       <Stat r={r} label="Jobs waiting" k="market.jobs.open" hint="Requested, no result yet" />
