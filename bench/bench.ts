@@ -703,10 +703,10 @@ function failedChecks(r: Record<string, unknown>): string[] {
     fanout: ["missed", "duplicates", "unexpected", "refused"],
     jobs: ["failed"],
   };
-  const out: string[] = [];
+  const found: string[] = [];
   for (const [phase, fields] of Object.entries(bad)) {
     const v = r[phase] as Record<string, number> | undefined;
-    for (const f of fields) if (v && v[f]) out.push(`${phase}.${f} ${v[f]}`);
+    for (const f of fields) if (v && v[f]) found.push(`${phase}.${f} ${v[f]}`);
   }
-  return out;
+  return found;
 }
